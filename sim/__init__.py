@@ -1,0 +1,31 @@
+"""The sales-operations workbench engine: scenarios, runs, KPIs and reports.
+
+Typical use::
+
+    from sim import load_scenario, load_policy, run, kpis
+    result = run(load_scenario("scenarios/baseline.yaml"), seed=1)
+    kpis(result)["first_touch_hours_mean"]
+"""
+
+from sim.config import Scenario, load_policy, load_scenario
+from sim.engine import run
+from sim.errors import ConfigError, DataError, RuleError, WorkbenchError
+from sim.metrics import KPIS, kpi_table, kpis, queue_length, rep_load
+from sim.result import RunResult
+
+__all__ = [
+    "KPIS",
+    "ConfigError",
+    "DataError",
+    "RuleError",
+    "RunResult",
+    "Scenario",
+    "WorkbenchError",
+    "kpi_table",
+    "kpis",
+    "load_policy",
+    "load_scenario",
+    "queue_length",
+    "rep_load",
+    "run",
+]

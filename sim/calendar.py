@@ -1,0 +1,282 @@
+"""Working calendars on the simulation clock.
+
+The clock is a float: hours since the scenario's ``start`` (a naive local datetime).
+:class:`AlwaysOpen` is open 24/7; :class:`ShiftCalendar` has one shift per working day, with
+weekends, holidays and adjusted working days (see :func:`public_holidays`). Working
+intervals are half-open, ``[shift_start, shift_end)``. ShiftCalendar keeps them in sorted
+numpy arrays searched by bisection, grown on demand: answers are exact for every ``t >= 0``
+(up to ~100 years after the start), never silently truncated.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+
+from sim.errors import ConfigError
+
+__all__ = ["AlwaysOpen", "ShiftCalendar", "WorkCalendar", "public_holidays"]
+
+_HOUR = timedelta(hours=1)
+_MARGIN_DAYS = 60.0  # precomputed beyond horizon_days, so ordinary runs never extend
+_MAX_DAYS = 36_600.0  # ~100 years: farther queries raise instead of exhausting memory
+
+
+def _check(value: float, what: str = "time t") -> float:
+    """Return ``value`` if it is finite and >= 0, else raise ValueError naming ``what``."""
+    if not 0.0 <= value < math.inf:  # also rejects NaN
+        raise ValueError(f"calendar {what} must be finite and >= 0, got {value!r}")
+    return value
+
+
+class WorkCalendar(ABC):
+    """Working time of a rep on the simulation clock (hours since ``start``).
+
+    Queries take clock values ``t >= 0`` and raise ValueError otherwise; only
+    :meth:`datetime_at` and :meth:`hours_at` accept times before the start.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        if not isinstance(start, datetime) or start.tzinfo is not None:
+            raise ConfigError(f"calendar start must be a naive datetime, got {start!r}")
+        self.start = start
+
+    @abstractmethod
+    def is_working(self, t: float) -> bool:
+        """Whether ``t`` lies inside a working interval ``[shift_start, shift_end)``."""
+
+    @abstractmethod
+    def is_working_day(self, t: float) -> bool:
+        """Whether the calendar date of ``t`` is a working day (not a weekend or holiday)."""
+
+    @abstractmethod
+    def next_working(self, t: float) -> float:
+        """``t`` itself if working, else the start of the next working interval."""
+
+    @abstractmethod
+    def shift_end(self, t: float) -> float:
+        """End of the working interval containing ``t``; ValueError if ``t`` is not working."""
+
+    @abstractmethod
+    def add_working_hours(self, t: float, hours: float) -> float:
+        """Earliest ``t' >= t`` with ``working_hours_between(t, t') == hours``.
+
+        ``add_working_hours(t, 0)`` is ``t`` if working, else ``next_working(t)``.
+        Invariant: monotone non-decreasing in ``t`` for fixed ``hours``; the SLA monitors
+        rely on it to keep deadlines in FIFO order.
+        """
+
+    @abstractmethod
+    def working_hours_between(self, t0: float, t1: float) -> float:
+        """Working time in ``[t0, t1)``; 0 if ``t1 <= t0``."""
+
+    def datetime_at(self, t: float) -> datetime:
+        """Wall-clock time of clock value ``t`` (``start + t hours``, to the microsecond)."""
+        return self.start + timedelta(hours=t)
+
+    def hours_at(self, dt: datetime) -> float:
+        """Clock value of wall-clock time ``dt``; the inverse of :meth:`datetime_at`."""
+        return (dt - self.start) / _HOUR
+
+
+class AlwaysOpen(WorkCalendar):
+    """Open 24/7 with no holidays: working time equals elapsed time."""
+
+    def is_working(self, t: float) -> bool:
+        """Always True."""
+        _check(t)
+        return True
+
+    def is_working_day(self, t: float) -> bool:
+        """Always True."""
+        _check(t)
+        return True
+
+    def next_working(self, t: float) -> float:
+        """``t`` itself."""
+        return _check(t)
+
+    def shift_end(self, t: float) -> float:
+        """``math.inf``: the single shift never ends."""
+        _check(t)
+        return math.inf
+
+    def add_working_hours(self, t: float, hours: float) -> float:
+        """``t + hours``."""
+        return _check(t) + _check(hours, "hours")
+
+    def working_hours_between(self, t0: float, t1: float) -> float:
+        """``max(0, t1 - t0)``."""
+        return max(0.0, _check(t1) - _check(t0))
+
+
+def _check_weekday(day: object) -> int:
+    """Return ``day`` if it is an int weekday 0..6 (Monday=0), else raise ConfigError."""
+    if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:
+        raise ConfigError(f"weekday {day!r} is not an integer in 0..6 (Monday=0)")
+    return day
+
+
+class ShiftCalendar(WorkCalendar):
+    """One shift ``[day_start, day_end)`` on every working day.
+
+    A date is a working day iff (its weekday is in ``weekdays`` and it is not in
+    ``holidays``) or it is in ``extra_working_dates`` (adjusted weekend workdays such as
+    China's 调休). Shifts cannot cross midnight. Intervals are precomputed for
+    ``horizon_days`` (plus a margin) and extended lazily for later queries.
+    """
+
+    def __init__(
+        self,
+        start: datetime,
+        *,
+        weekdays: Iterable[int] = (0, 1, 2, 3, 4),
+        day_start: time = time(9),
+        day_end: time = time(18),
+        holidays: Iterable[date] = (),
+        extra_working_dates: Iterable[date] = (),
+        horizon_days: float = 400.0,
+    ) -> None:
+        super().__init__(start)
+        self.weekdays = frozenset(_check_weekday(day) for day in weekdays)
+        if not (isinstance(day_start, time) and isinstance(day_end, time)):
+            raise ConfigError(f"day_start/day_end must be times, got {day_start!r}/{day_end!r}")
+        if not day_start < day_end:
+            raise ConfigError(f"day_end {day_end} must be after day_start {day_start}")
+        if not 0.0 < horizon_days <= _MAX_DAYS:
+            raise ConfigError(f"horizon_days {horizon_days!r} must be in (0, {_MAX_DAYS:g}]")
+        self.day_start, self.day_end = day_start, day_end
+        self.holidays = frozenset(holidays)
+        self.extra_working_dates = frozenset(extra_working_dates)
+        if not self.weekdays and not self.extra_working_dates:
+            raise ConfigError("calendar has no working time: no weekdays, no extra working dates")
+        self._build(horizon_days + _MARGIN_DAYS)
+
+    def _is_working_date(self, day: date) -> bool:
+        """The working-day rule of the class docstring."""
+        if day in self.extra_working_dates:
+            return True
+        return day.weekday() in self.weekdays and day not in self.holidays
+
+    def _build(self, days: float) -> None:
+        """(Re)compute the intervals of all dates from the start date to ``start + days``.
+
+        Invariants: ``starts[i] < ends[i] < starts[i + 1]``, all >= 0; ``cum[i]`` is the
+        working time before interval ``i`` (``len(cum) == len(starts) + 1``), summed
+        sequentially, so a rebuild keeps every known prefix bit-identical.
+        """
+        spans: list[tuple[float, float]] = []
+        day, last = self.start.date(), (self.start + timedelta(days=days)).date()
+        while day <= last:
+            if self._is_working_date(day):
+                lo = max(self.hours_at(datetime.combine(day, self.day_start)), 0.0)
+                hi = self.hours_at(datetime.combine(day, self.day_end))
+                if hi > lo:  # the start may fall inside or after the first day's shift
+                    spans.append((lo, hi))
+            day += timedelta(days=1)
+        table = np.array(spans, dtype=float).reshape(-1, 2)
+        self._starts, self._ends = table[:, 0].copy(), table[:, 1].copy()
+        self._cum = np.concatenate(([0.0], np.cumsum(self._ends - self._starts)))
+        self._last_end = float(self._ends[-1]) if spans else -math.inf  # cached for speed
+        self._days = days
+        # Without working weekdays nothing can follow the last extra working date.
+        self._final = not self.weekdays and last >= max(self.extra_working_dates)
+
+    def _extend(self) -> None:
+        """Double the precomputed range; ValueError beyond ``_MAX_DAYS``."""
+        if self._days >= _MAX_DAYS:
+            raise ValueError(f"calendar query beyond {_MAX_DAYS:g} days after {self.start}")
+        self._build(min(2.0 * self._days, _MAX_DAYS))
+
+    def _index(self, t: float, *, strict: bool = False) -> int:
+        """Index ``i`` of the first interval ending after ``t``; working iff starts[i] <= t.
+
+        Extends the arrays until that interval is known. If the calendar has no more work,
+        raises ConfigError when ``strict``, else returns ``len(starts)``.
+        """
+        _check(t)
+        while self._last_end <= t:
+            if self._final:
+                if strict:
+                    raise ConfigError(f"calendar has no working time after {self.datetime_at(t)}")
+                break
+            self._extend()
+        return int(self._ends.searchsorted(t, "right"))
+
+    def _worked(self, t: float) -> float:
+        """Working hours in ``[0, t)``; monotone non-decreasing in ``t`` (also in floats)."""
+        i = self._index(t)
+        if i < self._starts.size and self._starts[i] < t:
+            return float(self._cum[i] + (t - self._starts[i]))
+        return float(self._cum[i])
+
+    def is_working(self, t: float) -> bool:
+        """Whether ``t`` lies inside a shift ``[shift_start, shift_end)``."""
+        i = self._index(t)
+        return bool(i < self._starts.size and self._starts[i] <= t)
+
+    def is_working_day(self, t: float) -> bool:
+        """Whether the calendar date of ``t`` is a working day."""
+        return self._is_working_date(self.datetime_at(_check(t)).date())
+
+    def next_working(self, t: float) -> float:
+        """``t`` if working, else the next shift start; ConfigError if there is none."""
+        i = self._index(t, strict=True)
+        return max(t, float(self._starts[i]))
+
+    def shift_end(self, t: float) -> float:
+        """End of the shift containing ``t``; ValueError if ``t`` is not working."""
+        i = self._index(t)
+        if not (i < self._starts.size and self._starts[i] <= t):
+            raise ValueError(f"t={t!r} ({self.datetime_at(t)}) is not working time")
+        return float(self._ends[i])
+
+    def add_working_hours(self, t: float, hours: float) -> float:
+        """Earliest ``t' >= t`` with ``hours`` of working time in ``[t, t')``.
+
+        Monotone non-decreasing in ``t``: the target ``_worked(t) + hours`` is monotone,
+        and so is its inverse below, because shifts are separated by non-working gaps.
+        A target at a shift's end yields that end, not the next shift's start.
+        """
+        if _check(hours, "hours") == 0.0:
+            return self.next_working(t)
+        target = self._worked(t) + hours
+        while self._cum[-1] < target:
+            if self._final:
+                raise ConfigError(f"calendar has no working time after {self.datetime_at(t)}")
+            self._extend()
+        j = int(self._cum[1:].searchsorted(target, "left"))  # first end >= target
+        return max(t, float(self._starts[j] + (target - self._cum[j])))
+
+    def working_hours_between(self, t0: float, t1: float) -> float:
+        """Working time in ``[t0, t1)``; 0 if ``t1 <= t0``."""
+        if _check(t1) <= _check(t0):
+            return 0.0
+        return self._worked(t1) - self._worked(t0)
+
+
+def public_holidays(
+    country: str, years: Iterable[int], subdiv: str | None = None
+) -> tuple[set[date], set[date]]:
+    """(holidays, adjusted weekend working days) from the ``holidays`` package.
+
+    The working days come from the table's ``weekend_workdays`` (China has them), limited
+    to ``years``; empty for countries without. Unknown country or subdivision: ConfigError.
+    """
+    import holidays as holidays_pkg  # imported lazily: it is slow to import
+
+    wanted = sorted(set(years))
+    try:
+        table = holidays_pkg.country_holidays(country, subdiv=subdiv, years=wanted)
+    except NotImplementedError:
+        if subdiv is not None and country in holidays_pkg.list_supported_countries():
+            raise ConfigError(
+                f"unknown holiday subdivision {subdiv!r} for country {country!r}"
+            ) from None
+        raise ConfigError(f"unknown holiday country {country!r}") from None
+    workdays = {day for day in getattr(table, "weekend_workdays", ()) if day.year in wanted}
+    return set(table), workdays

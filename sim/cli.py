@@ -1,0 +1,159 @@
+"""Command line: ``python -m sim run | validate | report``.
+
+Any :class:`~sim.errors.WorkbenchError` (bad file, field, value or argument) becomes one
+line on stderr and exit code 2; a report notebook that fails exits 1; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.errors import ConfigError, WorkbenchError
+
+__all__ = ["main"]
+
+EXIT_INPUT = 2
+EXIT_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(f"{self.prog}: {message} (see --help)")
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m sim",
+        description="Sales-operations workbench: simulate scenarios under policies.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="simulate one scenario under one policy")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--policy", help="policy YAML file (default: the source's defaults)")
+    run.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    run.add_argument("--out", help="output folder (default runs/<scenario>__<policy>__seed<N>)")
+    run.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a scenario field (dotted path); prefix 'policy.' for the policy",
+    )  # fmt: skip
+
+    val = sub.add_parser("validate", help="check scenario and policy files")
+    val.add_argument("files", nargs="+", help="YAML files (scenario or policy)")
+
+    rep = sub.add_parser("report", help="render a notebook report to HTML under reports/")
+    rep.add_argument("notebook", help="notebook name in notebooks/ (e.g. scenario_report)")
+    rep.add_argument("--scenario", required=True, help="scenario YAML file")
+    rep.add_argument("--policy", help="policy YAML file")
+    rep.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        help="notebook parameter (value parsed as YAML)",
+    )  # fmt: skip
+    rep.add_argument("--name", help="report file name (default from scenario, policy, seed)")
+    rep.add_argument("--out", help="reports folder (default reports/)")
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.config import load_policy, load_scenario
+    from sim.engine import run
+    from sim.metrics import kpi_table
+    from sim.output import safe_name, write_run
+    from sim.overrides import split_overrides
+
+    scenario_sets, policy_sets = split_overrides(args.overrides)
+    scenario = load_scenario(args.scenario, scenario_sets)
+    policy = load_policy(args.policy, policy_sets)
+    result = run(scenario, policy, args.seed)
+    policy_stem = Path(args.policy).stem if args.policy else "default"
+    out = args.out or Path("runs") / safe_name(
+        f"{Path(args.scenario).stem}__{policy_stem}__seed{args.seed}"
+    )
+    paths = write_run(result, out)
+    table = kpi_table(result)
+    with_units = table.assign(value=table["value"].map(lambda v: f"{v:,.3f}"))
+    print(with_units[["kpi", "value", "unit"]].to_string(index=False))
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"wrote {Path(paths['kpis']).parent}")
+    return 0
+
+
+def _is_scenario(data: dict) -> bool:
+    return bool({"start", "team", "arrivals", "horizon_days"} & set(data))
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sim.config import load_policy, load_scenario
+    from sim.yamlio import load_mapping
+
+    problems = 0
+    for name in args.files:
+        try:
+            loader = load_scenario if _is_scenario(load_mapping(name)) else load_policy
+            loader(name)
+            print(f"{name}: ok")
+        except WorkbenchError as exc:
+            problems += 1
+            print(str(exc), file=sys.stderr)
+    return EXIT_INPUT if problems else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sim.config import load_policy, load_scenario
+    from sim.output import safe_name
+    from sim.paths import resolve
+    from sim.reports import run_report
+    from sim.yamlio import parse_scalar
+
+    load_scenario(args.scenario)  # fail fast, with the file's own error line
+    if args.policy:
+        load_policy(args.policy)
+    params = {name: parse_scalar(value) for name, value in args.parameter}
+    params["scenario"] = str(resolve(args.scenario))
+    if args.policy:
+        params["policy"] = str(resolve(args.policy))
+    policy_stem = Path(args.policy).stem if args.policy else "default"
+    name = args.name or safe_name(
+        f"{Path(args.scenario).stem}__{policy_stem}__seed{params.get('seed', 0)}"
+    )
+    html = run_report(args.notebook, params, report_name=name, out_dir=args.out)
+    print(html)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    from sim.reports import ReportError
+
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        handler = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report}
+        return handler[args.command](args)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except WorkbenchError as exc:
+        lines = str(exc).splitlines() or [exc.__class__.__name__]
+        more = f" (+{len(lines) - 1} more; see 'python -m sim validate')" if len(lines) > 1 else ""
+        print(f"error: {lines[0]}{more}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,147 @@
+"""Lead dispatch: eligibility, routing, the unassigned pool, SLA reminders and reclaims.
+
+Mechanism only: *which* eligible rep gets a lead is the router's decision.  A rep is
+eligible for a lead when hired, on a working day of their calendar, below their
+open-lead cap, and not one who already lost that lead to a reclaim.  A lead with no
+eligible rep waits in the pool, which is drained whenever capacity appears (a rep's
+shift starts or an open lead is closed or reclaimed).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+
+import simpy
+
+from policies.routing import Router
+from policies.sla import SlaLadder, SlaStep
+from sim.entities import Lead, Rep
+from sim.eventlog import EventLog, Kind
+from sim.sla import SlaBreaker
+
+__all__ = ["Dispatcher"]
+
+
+class Dispatcher:
+    """Assigns leads to reps and owns the pool of unassigned leads."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        reps: Sequence[Rep],
+        router: Router,
+        log: EventLog,
+        ladder: SlaLadder,
+        fifo_pool: bool,
+    ) -> None:
+        self._env, self._reps, self._router, self._log = env, list(reps), router, log
+        self._fifo_pool = fifo_pool
+        self._pool: list[tuple[int, float, int, Lead]] = []
+        self._breaker = (
+            SlaBreaker(env, ladder, self._remind, self._reclaim) if ladder.enabled else None
+        )
+
+    # -- eligibility -------------------------------------------------------------------
+    def _available(self) -> list[Rep]:
+        """Reps that could take a lead now, ignoring lead-specific exclusions."""
+        now = self._env.now
+        return [
+            rep
+            for rep in self._reps
+            if rep.open_leads < rep.max_open
+            and rep.hire_t <= now
+            and rep.calendar.is_working_day(now)
+        ]
+
+    @staticmethod
+    def _for_lead(lead: Lead, available: list[Rep]) -> list[Rep]:
+        if lead.lost_by is None:
+            return available
+        return [rep for rep in available if rep.index not in lead.lost_by]
+
+    # -- routing -----------------------------------------------------------------------
+    def route(self, lead: Lead) -> None:
+        """Assign *lead* to an eligible rep now, or put it in the pool."""
+        candidates = self._for_lead(lead, self._available())
+        if candidates:
+            self._assign(lead, self._router.choose(lead, candidates, self._env.now))
+        else:
+            self._to_pool(lead)
+
+    def _to_pool(self, lead: Lead) -> None:
+        rank = 0 if self._fifo_pool else lead.grade_rank
+        heapq.heappush(self._pool, (rank, lead.arrived, lead.lead_id, lead))
+        excluded = len(lead.lost_by) if lead.lost_by else 0
+        self._log.add(self._env.now, Kind.lead_pooled, lead.lead_id, -1, excluded)
+
+    def drain(self) -> None:
+        """Offer pooled leads, best first, to the reps that have capacity now."""
+        if not self._pool:
+            return
+        available = self._available()
+        skipped = []
+        while self._pool and available:
+            entry = heapq.heappop(self._pool)
+            lead = entry[3]
+            candidates = self._for_lead(lead, available)
+            if not candidates:
+                skipped.append(entry)
+                continue
+            rep = self._router.choose(lead, candidates, self._env.now)
+            self._assign(lead, rep)
+            if rep.open_leads >= rep.max_open:
+                available = [r for r in available if r is not rep]
+        for entry in skipped:
+            heapq.heappush(self._pool, entry)
+
+    def _assign(self, lead: Lead, rep: Rep) -> None:
+        now = self._env.now
+        lead.rep = rep.index
+        lead.assignment += 1
+        lead.assignments += 1
+        lead.assigned = now
+        if lead.first_rep < 0:
+            lead.first_rep, lead.first_assigned = rep.index, now
+        rep.open_leads += 1
+        rep.leads_assigned += 1
+        rep.a_leads_assigned += lead.grade_rank == 0
+        rep.enqueue(lead)
+        self._log.add(now, Kind.lead_assigned, lead.lead_id, rep.index, lead.assignment)
+        if self._breaker is not None:
+            self._breaker.arm(lead, rep)
+        if rep.wake is not None:
+            rep.wake.succeed()
+            rep.wake = None
+
+    # -- SLA actions -------------------------------------------------------------------
+    def _remind(self, lead: Lead, step: SlaStep) -> None:
+        rep = self._reps[lead.rep]
+        lead.reminders += 1
+        rep.reminders += 1
+        self._log.add(self._env.now, Kind.sla_reminder, lead.lead_id, rep.index, step.after_hours)
+        if step.prioritise and not lead.urgent:
+            lead.urgent = True
+            rep.enqueue(lead)
+
+    def _reclaim(self, lead: Lead, step: SlaStep) -> None:
+        rep = self._reps[lead.rep]
+        rep.open_leads -= 1
+        rep.leads_lost += 1
+        lead.reclaims += 1
+        lead.urgent = False
+        lead.rep = -1
+        if lead.lost_by is None:
+            lead.lost_by = set()
+        lead.lost_by.add(rep.index)  # never routed back to a rep who lost it
+        self._log.add(self._env.now, Kind.lead_reclaimed, lead.lead_id, rep.index, step.after_hours)
+        self.route(lead)
+        self.drain()  # the rep who lost the lead has room for a pooled one
+
+    def pool_size(self) -> int:
+        """Leads waiting for an eligible rep."""
+        return len(self._pool)
+
+    def pooled_leads(self) -> list[Lead]:
+        """The leads still in the pool (for end-of-run tables)."""
+        return [entry[3] for entry in self._pool]

@@ -1,0 +1,102 @@
+"""The columnar event log of a run.
+
+Events are appended to one Python list per column (cheap in the inner loop) and turned
+into a single DataFrame at the end.  Kinds are small integers while the run is going and
+an ordered categorical in the frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["KINDS", "EventLog", "Kind"]
+
+KINDS = (
+    "lead_arrived",
+    "lead_assigned",
+    "lead_pooled",
+    "sla_reminder",
+    "lead_reclaimed",
+    "touch_started",
+    "touch_completed",
+    "lead_qualified",
+    "lead_disqualified",
+)
+"""Event kinds, in the order of their integer codes."""
+
+
+class Kind:
+    """Integer codes of :data:`KINDS` (attribute per kind, e.g. ``Kind.lead_arrived``)."""
+
+    lead_arrived = 0
+    lead_assigned = 1
+    lead_pooled = 2
+    sla_reminder = 3
+    lead_reclaimed = 4
+    touch_started = 5
+    touch_completed = 6
+    lead_qualified = 7
+    lead_disqualified = 8
+
+
+assert all(getattr(Kind, name) == code for code, name in enumerate(KINDS))
+
+VALUE_MEANING = {
+    "lead_arrived": "lead score (0..100)",
+    "lead_assigned": "assignment number of the lead (1 = first)",
+    "lead_pooled": "number of reps that were excluded because they lost the lead",
+    "sla_reminder": "SLA step, hours after assignment",
+    "lead_reclaimed": "SLA step, hours after assignment",
+    "touch_started": "first-touch delay, calendar hours since arrival",
+    "touch_completed": "touch duration, hours",
+    "lead_qualified": "qualification probability used",
+    "lead_disqualified": "qualification probability used",
+}
+"""What the ``value`` column holds for each kind."""
+
+
+class EventLog:
+    """Append-only, columnar: ``t`` (hours), ``kind``, ``lead``, ``rep`` (index), ``value``."""
+
+    __slots__ = ("kind", "lead", "rep", "t", "value")
+
+    def __init__(self) -> None:
+        self.t: list[float] = []
+        self.kind: list[int] = []
+        self.lead: list[int] = []
+        self.rep: list[int] = []
+        self.value: list[float] = []
+
+    def add(self, t: float, kind: int, lead: int, rep: int = -1, value: float = math.nan) -> None:
+        """Record one event (rep -1 means no rep)."""
+        self.t.append(t)
+        self.kind.append(kind)
+        self.lead.append(lead)
+        self.rep.append(rep)
+        self.value.append(value)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def frame(self, start: dt.datetime, rep_ids: Sequence[str]) -> pd.DataFrame:
+        """The log as a DataFrame: t, time, kind, lead_id, rep_id, value."""
+        t = np.asarray(self.t, dtype=np.float64)
+        rep = np.asarray(self.rep, dtype=np.int64)
+        names = np.asarray([*rep_ids, None], dtype=object)  # index -1 -> None
+        return pd.DataFrame(
+            {
+                "t": t,
+                "time": pd.Timestamp(start) + pd.to_timedelta(np.round(t * 3.6e12), unit="ns"),
+                "kind": pd.Categorical.from_codes(
+                    np.asarray(self.kind, dtype=np.int8), categories=list(KINDS), ordered=True
+                ),
+                "lead_id": np.asarray(self.lead, dtype=np.int64),
+                "rep_id": pd.array(names[rep], dtype="string"),
+                "value": np.asarray(self.value, dtype=np.float64),
+            }
+        )

@@ -1,0 +1,145 @@
+"""The result of one run: the event log plus entity tables, as DataFrames.
+
+Everything downstream (KPIs, reports, experiments) is a pure function of a
+:class:`RunResult`; nothing needs the SimPy environment after the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from policies.policy import PolicyBase
+from sim.config import Scenario
+from sim.entities import Lead, Rep
+from sim.eventlog import EventLog
+
+__all__ = ["LEAD_COLUMNS", "RunResult", "build_result"]
+
+LEAD_COLUMNS = (
+    "lead_id", "arrived_t", "channel", "region", "industry", "budget_band",
+    "budget_confirmed", "authority", "need", "timeline_days", "dwell_seconds",
+    "whitepaper", "trial", "score", "grade",
+)  # fmt: skip
+"""Columns fixed at arrival: identical for every policy under the same seed."""
+
+
+@dataclass
+class RunResult:
+    """Scenario, policy and seed of a run, its event log and its entity tables."""
+
+    scenario: Scenario
+    policy: PolicyBase
+    seed: tuple[int, ...]
+    events: pd.DataFrame
+    leads: pd.DataFrame
+    reps: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def arrivals(self) -> pd.DataFrame:
+        """The leads table restricted to what was drawn at arrival (CRN check)."""
+        return self.leads.loc[:, list(LEAD_COLUMNS)]
+
+
+def _rep_ids(reps: Sequence[Rep]) -> np.ndarray:
+    return np.asarray([*(r.rep_id for r in reps), None], dtype=object)  # -1 -> None
+
+
+def _leads_frame(leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario) -> pd.DataFrame:
+    ids = _rep_ids(reps)
+    cols = {name: [getattr(lead, name) for lead in leads] for name in LEAD_COLUMNS[2:]}
+    frame = pd.DataFrame(
+        {
+            "lead_id": np.fromiter((lead.lead_id for lead in leads), np.int64, len(leads)),
+            "arrived_t": np.fromiter((lead.arrived for lead in leads), float, len(leads)),
+            **cols,
+        }
+    )
+    frame["timeline_days"] = frame["timeline_days"].astype(float)
+    frame["score"] = frame["score"].astype(np.int64)
+    frame["arrived"] = pd.Timestamp(scenario.start) + pd.to_timedelta(
+        np.round(frame["arrived_t"].to_numpy() * 3.6e12), unit="ns"
+    )
+
+    def rep_col(attr: str) -> pd.Series:
+        idx = np.fromiter((getattr(lead, attr) for lead in leads), np.int64, len(leads))
+        return pd.array(ids[idx], dtype="string")
+
+    def num(attr: str, dtype=float) -> np.ndarray:
+        return np.fromiter((getattr(lead, attr) for lead in leads), dtype, len(leads))
+
+    frame["first_rep"] = rep_col("first_rep")
+    frame["rep"] = rep_col("rep")
+    frame["touch_rep"] = rep_col("touch_rep")
+    frame["first_assigned_t"] = num("first_assigned")
+    frame["assigned_t"] = num("assigned")
+    frame["first_touch_t"] = num("first_touch")
+    frame["first_touch_hours"] = frame["first_touch_t"] - frame["arrived_t"]
+    frame["first_touch_business_hours"] = num("first_touch_business")
+    frame["assignments"] = num("assignments", np.int64)
+    frame["reminders"] = num("reminders", np.int64)
+    frame["reclaims"] = num("reclaims", np.int64)
+    frame["qualify_probability"] = num("qualify_probability")
+    qualified = num("qualified", np.int64)
+    frame["qualified"] = pd.array(np.where(qualified < 0, None, qualified == 1), dtype="boolean")
+    return frame
+
+
+def _reps_frame(reps: Sequence[Rep], scenario: Scenario) -> pd.DataFrame:
+    horizon = scenario.horizon_hours
+    rows = []
+    for rep in reps:
+        start = max(rep.hire_t, scenario.warmup_hours)  # KPIs look at the window only
+        available = rep.calendar.working_hours_between(start, horizon) if start < horizon else 0.0
+        rows.append(
+            {
+                "rep_id": rep.rep_id,
+                "region": rep.region,
+                "calendar": rep.calendar_key,
+                "hire_t": rep.hire_t if np.isfinite(rep.hire_t) else np.nan,
+                "max_open_leads": rep.max_open if rep.max_open < 2**62 else np.nan,
+                "leads_assigned": rep.leads_assigned,
+                "a_leads_assigned": rep.a_leads_assigned,
+                "touches": rep.touches,
+                "leads_lost": rep.leads_lost,
+                "reminders": rep.reminders,
+                "busy_hours": rep.busy_hours,
+                "working_hours": available,  # in [max(hire, warm-up), horizon)
+                "open_leads_at_end": rep.open_leads,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def build_result(
+    scenario: Scenario,
+    policy: PolicyBase,
+    seed: tuple[int, ...],
+    log: EventLog,
+    leads: Sequence[Lead],
+    reps: Sequence[Rep],
+    dispatcher,
+) -> RunResult:
+    """Assemble the tables of a finished run and its end-of-run warnings."""
+    warnings = []
+    pooled = dispatcher.pool_size()
+    if pooled:
+        warnings.append(f"{pooled} lead(s) were still waiting for an eligible rep at the end")
+    stranded = sum(
+        1 for lead in dispatcher.pooled_leads() if lead.lost_by and len(lead.lost_by) >= len(reps)
+    )
+    if stranded:
+        warnings.append(f"{stranded} lead(s) were reclaimed from every rep and cannot be routed")
+    return RunResult(
+        scenario=scenario,
+        policy=policy,
+        seed=tuple(seed),
+        events=log.frame(scenario.start, [r.rep_id for r in reps]),
+        leads=_leads_frame(leads, reps, scenario),
+        reps=_reps_frame(reps, scenario),
+        warnings=warnings,
+    )

@@ -1,0 +1,69 @@
+"""Building the run-time team (reps with calendars and touch-time samplers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from sim.calendar import AlwaysOpen, ShiftCalendar, WorkCalendar, public_holidays
+from sim.config import WEEKDAYS, CalendarSpec, Scenario
+from sim.distributions import Sampler
+from sim.entities import Rep
+from sim.randomness import Streams
+
+__all__ = ["build_calendar", "build_team"]
+
+_MARGIN_DAYS = 60  # SLA deadlines and touches may run past the horizon
+
+
+def build_calendar(spec: CalendarSpec, start: dt.datetime, horizon_days: float) -> WorkCalendar:
+    """The working calendar described by *spec* for a run starting at *start*."""
+    if spec.kind == "always":
+        return AlwaysOpen(start)
+    days = horizon_days + _MARGIN_DAYS
+    end = start + dt.timedelta(days=days)
+    holidays: set[dt.date] = set(spec.holidays.extra)
+    extra_working: set[dt.date] = set(spec.holidays.extra_working_dates)
+    if spec.holidays.country:
+        public, adjusted = public_holidays(
+            spec.holidays.country, range(start.year, end.year + 1), spec.holidays.subdiv
+        )
+        holidays |= public
+        extra_working |= adjusted
+    return ShiftCalendar(
+        start,
+        weekdays=[WEEKDAYS.index(day) for day in spec.weekdays],
+        day_start=spec.hours[0],
+        day_end=spec.hours[1],
+        holidays=holidays,
+        extra_working_dates=extra_working - set(spec.holidays.extra),
+        horizon_days=days,
+    )
+
+
+def build_team(scenario: Scenario, streams: Streams) -> list[Rep]:
+    """One :class:`Rep` per team member, in file order; calendars are shared by name."""
+    calendars = {
+        name: build_calendar(spec, scenario.start, scenario.horizon_days)
+        for name, spec in scenario.calendars.items()
+    }
+    fifo = scenario.team.queue_discipline == "fifo"
+    reps = []
+    for index, spec in enumerate(scenario.team.members()):
+        hire_t = -math.inf
+        if spec.hire_date is not None:
+            hired = dt.datetime.combine(spec.hire_date, dt.time())
+            hire_t = (hired - scenario.start).total_seconds() / 3600
+        rep = Rep(
+            index=index,
+            rep_id=spec.id,
+            region=spec.region,
+            hire_t=hire_t,
+            calendar=calendars[spec.calendar],
+            calendar_key=spec.calendar,
+            max_open=spec.max_open_leads or 2**62,
+            fifo=fifo,
+        )
+        rep.touch = Sampler(spec.touch_time, streams.get(f"rep.{spec.id}.touch_time"))
+        reps.append(rep)
+    return reps

@@ -16,7 +16,15 @@ from pydantic import BaseModel, ConfigDict
 
 from policies.registry import Registry
 
-__all__ = ["ROUTERS", "RepSlot", "RoundRobin", "RoundRobinParams", "Router"]
+__all__ = [
+    "ROUTERS",
+    "LeastLoaded",
+    "LeastLoadedParams",
+    "RepSlot",
+    "RoundRobin",
+    "RoundRobinParams",
+    "Router",
+]
 
 ROUTERS: Registry = Registry("router")
 
@@ -59,7 +67,7 @@ class RoundRobin:
     """
 
     def __init__(
-        self, params: RoundRobinParams, team: Sequence[RepSlot], rng: np.random.Generator
+        self, params: BaseModel, team: Sequence[RepSlot], rng: np.random.Generator
     ) -> None:
         team_size = len(team)
         if team_size < 1:
@@ -78,4 +86,28 @@ class RoundRobin:
         n, last, pos = self._n, self._last, self._position
         best = min(candidates, key=lambda rep: (pos[rep.index] - last - 1) % n)
         self._last = int(pos[best.index])
+        return best
+
+    def _turn(self, rep: RepSlot) -> int:
+        """Distance of *rep* from the turn: 0 for the next rep in rotation."""
+        return int((self._position[rep.index] - self._last - 1) % self._n)
+
+
+class LeastLoadedParams(BaseModel):
+    """Least loaded: no parameters beyond its name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Literal["least_loaded"] = "least_loaded"
+
+
+@ROUTERS.register("least_loaded", LeastLoadedParams)
+class LeastLoaded(RoundRobin):
+    """The candidate with the fewest open leads; ties go by round-robin turn."""
+
+    def choose(self, lead: object, candidates: Sequence[RepSlot], now: float) -> RepSlot:
+        """Fewest open leads first, then the rotation's turn order."""
+        if not candidates:
+            raise ValueError("choose() needs at least one candidate")
+        best = min(candidates, key=lambda rep: (rep.open_leads, self._turn(rep)))
+        self._last = int(self._position[best.index])
         return best

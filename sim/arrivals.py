@@ -1,9 +1,9 @@
 """Lead arrival times on the simulation clock.
 
-A homogeneous Poisson process when the scenario gives a constant rate; otherwise a
-non-homogeneous one whose rate is piecewise constant per hour of the week, sampled
-exactly by thinning (Lewis & Shedler): candidates at the peak rate, each kept with
-probability ``rate(t) / peak``.
+A fixed schedule (hand-built cases); a homogeneous Poisson process when the scenario
+gives a constant rate; otherwise a non-homogeneous one whose rate is piecewise constant
+per hour of the week, sampled exactly by thinning (Lewis & Shedler): candidates at the
+peak rate, each kept with probability ``rate(t) / peak``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from sim.config import ArrivalProcess
+from sim.config import ArrivalProcess, ScheduledArrivals
 
 __all__ = ["arrival_times"]
 
@@ -30,6 +30,9 @@ def arrival_times(
     process: ArrivalProcess, start: dt.datetime, rng: np.random.Generator
 ) -> Iterator[float]:
     """Yield increasing arrival times (hours since *start*), without end."""
+    if isinstance(process, ScheduledArrivals):
+        yield from process.at_hours
+        return
     rates = process.hourly_rates()
     if rates is None:
         yield from _homogeneous(process.mean_rate, rng)

@@ -49,9 +49,13 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     run.add_argument("--out", help="output folder (default runs/<scenario>__<policy>__seed<N>)")
     run.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a scenario field (dotted path); prefix 'policy.' for the policy",
-    )  # fmt: skip
+    )
 
     val = sub.add_parser("validate", help="check scenario and policy files")
     val.add_argument("files", nargs="+", help="YAML files (scenario or policy)")
@@ -61,9 +65,14 @@ def _build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--scenario", required=True, help="scenario YAML file")
     rep.add_argument("--policy", help="policy YAML file")
     rep.add_argument(
-        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
         help="notebook parameter (value parsed as YAML)",
-    )  # fmt: skip
+    )
     rep.add_argument("--name", help="report file name (default from scenario, policy, seed)")
     rep.add_argument("--out", help="reports folder (default reports/)")
     return parser

@@ -10,12 +10,20 @@ problem that names the file and the dotted field.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from policies.policy import PolicyBase, default_policy, policy_model
 from sim.distributions import Distribution, Exponential
@@ -49,6 +57,19 @@ class HolidaySpec(BaseModel):
     subdiv: str | None = None
     extra: list[dt.date] = Field(default_factory=list)
     extra_working_dates: list[dt.date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_country(self) -> HolidaySpec:
+        if self.country is None:
+            return self
+        import holidays  # slow import: only when a calendar names a country
+
+        supported = holidays.list_supported_countries()
+        if self.country not in supported:
+            raise ValueError(f"unknown holiday country {self.country!r} (ISO code, e.g. CN, US)")
+        if self.subdiv is not None and self.subdiv not in supported[self.country]:
+            raise ValueError(f"unknown subdivision {self.subdiv!r} of {self.country}")
+        return self
 
 
 class CalendarSpec(BaseModel):
@@ -149,7 +170,7 @@ class WeeklyProfile(BaseModel):
         return [d * h for d in self.weekday for h in self.hour]
 
 
-class ArrivalProcess(BaseModel):
+class PoissonArrivals(BaseModel):
     """Poisson arrivals: a constant rate, optionally shaped by an hour-of-week profile.
 
     Give exactly one of ``rate_per_hour`` or ``leads_per_month``; with a profile the rate
@@ -164,7 +185,7 @@ class ArrivalProcess(BaseModel):
     hour_of_week: list[float] | None = Field(None, min_length=168, max_length=168)
 
     @model_validator(mode="after")
-    def _one_rate(self) -> ArrivalProcess:
+    def _one_rate(self) -> PoissonArrivals:
         if (self.rate_per_hour is None) == (self.leads_per_month is None):
             raise ValueError("give exactly one of rate_per_hour or leads_per_month")
         if self.profile is not None and self.hour_of_week is not None:
@@ -190,6 +211,27 @@ class ArrivalProcess(BaseModel):
             return None
         scale = self.mean_rate * 168 / sum(weights)
         return [w * scale for w in weights]
+
+
+class ScheduledArrivals(BaseModel):
+    """Leads arrive at the listed times (hours since the start): hand-built cases."""
+
+    model_config = _STRICT
+    process: Literal["schedule"] = "schedule"
+    at_hours: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sorted(self) -> ScheduledArrivals:
+        times = self.at_hours
+        if any(t < 0 or not math.isfinite(t) for t in times):
+            raise ValueError("at_hours must be finite and >= 0")
+        if any(b < a for a, b in itertools.pairwise(times)):
+            raise ValueError("at_hours must be in non-decreasing order")
+        return self
+
+
+ArrivalProcess = Annotated[PoissonArrivals | ScheduledArrivals, Field(discriminator="process")]
+"""Any arrival process, selected by its ``process`` key (default ``poisson``)."""
 
 
 def _mix(default: Mapping[str, float]) -> Any:
@@ -260,6 +302,14 @@ class Scenario(BaseModel):
     )
     team: Team
     arrivals: ArrivalProcess
+
+    @field_validator("arrivals", mode="before")
+    @classmethod
+    def _default_process(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "process" not in value:
+            return {**value, "process": "poisson"}
+        return value
+
     leads: LeadAttributes = LeadAttributes()
     qualification: Qualification = Qualification()
 

@@ -21,10 +21,20 @@ __all__ = ["LeadFactory"]
 
 _BLOCK = 1024
 _STREAMS = (
-    "channel", "region", "industry", "budget_band", "budget_confirmed", "authority",
-    "need", "timeline_known", "timeline_days", "dwell_seconds", "whitepaper", "trial",
+    "channel",
+    "region",
+    "industry",
+    "budget_band",
+    "budget_confirmed",
+    "authority",
+    "need",
+    "timeline_known",
+    "timeline_days",
+    "dwell_seconds",
+    "whitepaper",
+    "trial",
     "qualify",
-)  # fmt: skip
+)
 
 
 class LeadFactory:

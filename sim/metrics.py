@@ -93,8 +93,12 @@ for _stat, _label in (("mean", "Mean"), ("median", "Median"), ("p90", "90th perc
             values = _touched(r)[col]
             return _mean(values) if q is None else _quantile(values, q)
 
-        kpi(f"{_col}_{_stat}", "h", "lower",
-            f"{_label} first-touch time from arrival, {_clock} hours")(_ft)  # fmt: skip
+        kpi(
+            f"{_col}_{_stat}",
+            "h",
+            "lower",
+            f"{_label} first-touch time from arrival, {_clock} hours",
+        )(_ft)
 
 
 @kpi("sla_reminders", "events", "lower", "SLA reminders sent for window leads")
@@ -107,16 +111,24 @@ def _reclaims(r: RunResult) -> float:
     return float(window(r)["reclaims"].sum())
 
 
-@kpi("reassignments_per_lead", "per lead", "lower",
-     "Mean extra assignments per assigned lead (0 = never reassigned)")  # fmt: skip
+@kpi(
+    "reassignments_per_lead",
+    "per lead",
+    "lower",
+    "Mean extra assignments per assigned lead (0 = never reassigned)",
+)
 def _reassignments(r: RunResult) -> float:
     assigned = window(r)
     assigned = assigned[assigned["assignments"] > 0]
     return _mean(assigned["assignments"] - 1)
 
 
-@kpi("rep_utilisation_mean", "share", "none",
-     "Mean over reps of touch hours / working hours in the window")  # fmt: skip
+@kpi(
+    "rep_utilisation_mean",
+    "share",
+    "none",
+    "Mean over reps of touch hours / working hours in the window",
+)
 def _utilisation(r: RunResult) -> float:
     load = rep_load(r)
     return _mean(load["utilisation"].dropna())
@@ -133,8 +145,12 @@ def _leads_qualified(r: RunResult) -> float:
     return float(window(r)["qualified"].fillna(False).sum())
 
 
-@kpi("a_leads_top20_share", "share", "lower",
-     "Share of A-leads received by the 20% of reps who received the most")  # fmt: skip
+@kpi(
+    "a_leads_top20_share",
+    "share",
+    "lower",
+    "Share of A-leads received by the 20% of reps who received the most",
+)
 def _a_top20(r: RunResult) -> float:
     shares = a_lead_shares(r).sort_values(ascending=False)
     if shares.empty or shares.sum() == 0:
@@ -212,8 +228,13 @@ def kpi_table(result: RunResult) -> pd.DataFrame:
     values = kpis(result)
     return pd.DataFrame(
         [
-            {"kpi": k.name, "value": values[k.name], "unit": k.unit, "better": k.better,
-             "description": k.description}
+            {
+                "kpi": k.name,
+                "value": values[k.name],
+                "unit": k.unit,
+                "better": k.better,
+                "description": k.description,
+            }
             for k in KPIS.values()
         ]
-    )  # fmt: skip
+    )

@@ -46,8 +46,9 @@ def write_run(result: RunResult, out: str | Path) -> dict[str, Path]:
     result.events.to_parquet(paths["events"], index=False)
     result.leads.to_parquet(paths["leads"], index=False)
     result.reps.to_parquet(paths["reps"], index=False)
-    values = {k: (None if isinstance(v, float) and math.isnan(v) else v)
-              for k, v in kpis(result).items()}  # fmt: skip
+    values = {
+        k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in kpis(result).items()
+    }
     payload = {
         "scenario": result.scenario.name,
         "policy": result.policy.name,

@@ -51,8 +51,9 @@ def render_html(executed: Path, html: Path) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)  # fmt: skip
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
     body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
     html.write_text(body, encoding="utf-8")
     return html
@@ -84,9 +85,13 @@ def run_report(
     executed = confined(folder, f"{stem}.ipynb")
     try:
         papermill.execute_notebook(
-            str(source), str(executed), parameters=dict(parameters),
-            kernel_name="python3", cwd=str(source.parent), progress_bar=False,
-        )  # fmt: skip
+            str(source),
+            str(executed),
+            parameters=dict(parameters),
+            kernel_name="python3",
+            cwd=str(source.parent),
+            progress_bar=False,
+        )
     except PapermillExecutionError as exc:
         raise ReportError(
             f"{source.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"

@@ -20,10 +20,22 @@ from sim.eventlog import EventLog
 __all__ = ["LEAD_COLUMNS", "RunResult", "build_result"]
 
 LEAD_COLUMNS = (
-    "lead_id", "arrived_t", "channel", "region", "industry", "budget_band",
-    "budget_confirmed", "authority", "need", "timeline_days", "dwell_seconds",
-    "whitepaper", "trial", "score", "grade",
-)  # fmt: skip
+    "lead_id",
+    "arrived_t",
+    "channel",
+    "region",
+    "industry",
+    "budget_band",
+    "budget_confirmed",
+    "authority",
+    "need",
+    "timeline_days",
+    "dwell_seconds",
+    "whitepaper",
+    "trial",
+    "score",
+    "grade",
+)
 """Columns fixed at arrival: identical for every policy under the same seed."""
 
 

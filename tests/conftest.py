@@ -1,0 +1,53 @@
+"""Shared fixtures: project paths and small, fast scenarios built in code."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.config import Scenario
+from sim.yamlio import load_mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+POLICIES = SCENARIOS / "policies"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def tiny_scenario_dict(**changes: Any) -> dict[str, Any]:
+    """A 3-rep, 24/7, 2-day world as a raw mapping (tests edit it before validating)."""
+    data: dict[str, Any] = {
+        "name": "tiny",
+        "start": "2026-01-05T00:00:00",
+        "horizon_days": 2,
+        "calendars": {"always": {"kind": "always"}},
+        "team": {
+            "groups": [
+                {
+                    "count": 3,
+                    "id_prefix": "r",
+                    "calendar": "always",
+                    "touch_time": {"dist": "exponential", "mean": 0.5},
+                }
+            ]
+        },
+        "arrivals": {"rate_per_hour": 2.0},
+    }
+    data = copy.deepcopy(data)
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def tiny_scenario() -> Scenario:
+    """The tiny world, validated."""
+    return Scenario.model_validate(tiny_scenario_dict())
+
+
+@pytest.fixture
+def baseline_dict() -> dict[str, Any]:
+    """scenarios/baseline.yaml as a raw mapping."""
+    return load_mapping(SCENARIOS / "baseline.yaml")

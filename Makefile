@@ -1,0 +1,45 @@
+# Two commands for a new user (see README.md):
+#   make demo   - create .venv, install, run the default case study, render its report
+#   make test   - run every test: unit, statistical (slow-marked), CLI, nbval notebooks
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench clean help
+
+help:
+	@echo "make demo   - set up .venv, run the default scenario, render its HTML report"
+	@echo "make test   - run the whole test suite (nbval included)"
+	@echo "make lint   - ruff check + format check"
+	@echo "make bench  - engine throughput benchmark (ratios, not timed tests)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m sim report scenario_report \
+		--scenario scenarios/baseline.yaml \
+		--policy scenarios/policies/source_defaults.yaml \
+		-p replications 5
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile \
+		--nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg \
+		tests notebooks $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine_throughput.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache .hypothesis
+	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -127,7 +127,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sim.config import load_policy, load_scenario
     from sim.output import safe_name
     from sim.paths import resolve
-    from sim.reports import run_report
+    from sim.reports import find_notebook, notebook_parameters, run_report
     from sim.yamlio import parse_scalar
 
     load_scenario(args.scenario)  # fail fast, with the file's own error line
@@ -138,9 +138,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.policy:
         params["policy"] = str(resolve(args.policy))
     policy_stem = Path(args.policy).stem if args.policy else "default"
-    name = args.name or safe_name(
-        f"{Path(args.scenario).stem}__{policy_stem}__seed{params.get('seed', 0)}"
-    )
+    seed = params.get("seed", notebook_parameters(find_notebook(args.notebook)).get("seed"))
+    name = args.name or safe_name(f"{Path(args.scenario).stem}__{policy_stem}__seed{seed}")
     html = run_report(args.notebook, params, report_name=name, out_dir=args.out)
     print(html)
     return 0

@@ -8,8 +8,8 @@ from datetime import datetime
 import pandas as pd
 import pytest
 import simpy
-from conftest import tiny_scenario_dict
 
+from conftest import tiny_scenario_dict
 from policies import policy_model
 from sim.calendar import AlwaysOpen
 from sim.config import Scenario

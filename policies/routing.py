@@ -74,6 +74,7 @@ class RoundRobin:
             raise ValueError("round robin needs a team of at least one rep")
         self.params = params
         order = rng.permutation(team_size)
+        self._order: list[int] = order.tolist()  # rep index at each rotation position
         self._position = np.empty(team_size, dtype=np.int64)
         self._position[order] = np.arange(team_size)
         self._n = team_size
@@ -83,10 +84,16 @@ class RoundRobin:
         """The first candidate after the last recipient in rotation order."""
         if not candidates:
             raise ValueError("choose() needs at least one candidate")
-        n, last, pos = self._n, self._last, self._position
-        best = min(candidates, key=lambda rep: (pos[rep.index] - last - 1) % n)
-        self._last = int(pos[best.index])
-        return best
+        by_index = {rep.index: rep for rep in candidates}
+        order, n = self._order, self._n
+        # Walk the rotation from the turn: the first candidate met is the one to pick.
+        for step in range(1, n + 1):
+            position = (self._last + step) % n
+            rep = by_index.get(order[position])
+            if rep is not None:
+                self._last = position
+                return rep
+        raise ValueError("candidates are not members of the team")
 
     def _turn(self, rep: RepSlot) -> int:
         """Distance of *rep* from the turn: 0 for the next rep in rotation."""

@@ -97,11 +97,12 @@ class BantScorer:
 
     def __init__(self, params: BantScoringParams) -> None:
         self.params = params
+        self._need_points = params.points.need.model_dump()
 
     def score(self, lead: ScoredAttributes) -> int:
         """Sum of the points the lead earns, capped at 100."""
         p, pts = self.params, self.params.points
-        total = getattr(pts.need, lead.need, 0)
+        total = self._need_points.get(lead.need, 0)
         total += pts.budget_confirmed if lead.budget_confirmed else 0
         total += pts.authority if lead.authority else 0
         # A missing timeline earns nothing: it is not "within the window".

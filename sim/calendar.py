@@ -170,9 +170,11 @@ class ShiftCalendar(WorkCalendar):
         sequentially, so a rebuild keeps every known prefix bit-identical.
         """
         spans: list[tuple[float, float]] = []
+        flags: list[bool] = []  # flags[d]: whether the d-th date from the start date works
         day, last = self.start.date(), (self.start + timedelta(days=days)).date()
         while day <= last:
-            if self._is_working_date(day):
+            flags.append(self._is_working_date(day))
+            if flags[-1]:
                 lo = max(self.hours_at(datetime.combine(day, self.day_start)), 0.0)
                 hi = self.hours_at(datetime.combine(day, self.day_end))
                 if hi > lo:  # the start may fall inside or after the first day's shift
@@ -183,6 +185,9 @@ class ShiftCalendar(WorkCalendar):
         self._cum = np.concatenate(([0.0], np.cumsum(self._ends - self._starts)))
         self._last_end = float(self._ends[-1]) if spans else -math.inf  # cached for speed
         self._days = days
+        self._day_flags = flags
+        # Clock value of the start date's midnight (<= 0): day d begins at _day0 + 24 d.
+        self._day0 = self.hours_at(datetime.combine(self.start.date(), time()))
         # Without working weekdays nothing can follow the last extra working date.
         self._final = not self.weekdays and last >= max(self.extra_working_dates)
 
@@ -221,7 +226,10 @@ class ShiftCalendar(WorkCalendar):
 
     def is_working_day(self, t: float) -> bool:
         """Whether the calendar date of ``t`` is a working day."""
-        return self._is_working_date(self.datetime_at(_check(t)).date())
+        d = int((_check(t) - self._day0) // 24.0)
+        while d >= len(self._day_flags):
+            self._extend()
+        return self._day_flags[d]
 
     def next_working(self, t: float) -> float:
         """``t`` if working, else the next shift start; ConfigError if there is none."""

@@ -46,13 +46,17 @@ class Dispatcher:
     def _available(self) -> list[Rep]:
         """Reps that could take a lead now, ignoring lead-specific exclusions."""
         now = self._env.now
-        return [
-            rep
-            for rep in self._reps
-            if rep.open_leads < rep.max_open
-            and rep.hire_t <= now
-            and rep.calendar.is_working_day(now)
-        ]
+        working_day: dict[str, bool] = {}  # calendars are shared: ask each one once
+        available = []
+        for rep in self._reps:
+            if rep.open_leads >= rep.max_open or rep.hire_t > now:
+                continue
+            ok = working_day.get(rep.calendar_key)
+            if ok is None:
+                ok = working_day[rep.calendar_key] = rep.calendar.is_working_day(now)
+            if ok:
+                available.append(rep)
+        return available
 
     @staticmethod
     def _for_lead(lead: Lead, available: list[Rep]) -> list[Rep]:

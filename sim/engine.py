@@ -8,7 +8,9 @@ they append to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 
 import simpy
 
@@ -28,6 +30,23 @@ from sim.team import build_team
 __all__ = ["run"]
 
 
+@contextmanager
+def _cyclic_gc_paused():
+    """Pause Python's cyclic garbage collector while the event loop runs.
+
+    The run allocates many long-lived objects (leads, events) that the collector would
+    rescan again and again; none of them is garbage before the run ends. Reference
+    counting still frees everything else at once; the previous state is restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _arrivals(
     env,
     scenario: Scenario,
@@ -42,60 +61,57 @@ def _arrivals(
         if t >= horizon:
             return
         yield env.timeout(t - env.now)
+        t = env.now  # the clock's value, so a touch at this instant waits exactly 0
         lead = factory.new_lead(t)
         leads.append(lead)
         log.add(t, Kind.lead_arrived, lead.lead_id, -1, lead.score)
         dispatcher.route(lead)
 
 
-def _qualifies(scenario: Scenario, lead: Lead) -> float:
-    """Qualification probability of a lead at its first touch."""
-    q = scenario.qualification
-    delay = (
-        lead.first_touch_business
-        if q.decay.clock == "business"
-        else (lead.first_touch - lead.arrived)
-    )
-    return q.base[lead.grade] * q.decay(delay)
+def _qualification_odds(scenario: Scenario) -> Callable[[Lead], float]:
+    """Qualification probability of a lead at its first touch: base[grade] x decay(delay)."""
+    base, decay = dict(scenario.qualification.base), scenario.qualification.decay
+    if decay.clock == "business":
+        return lambda lead: base[lead.grade] * decay(lead.first_touch_business)
+    return lambda lead: base[lead.grade] * decay(lead.first_touch - lead.arrived)
 
 
-def _rep_work(env, rep: Rep, scenario: Scenario, dispatcher: Dispatcher, log: EventLog):
+def _rep_work(env, rep: Rep, odds: Callable[[Lead], float], dispatcher: Dispatcher, log: EventLog):
     """A rep's day: work the queue during working time, idle otherwise."""
-    calendar, add = rep.calendar, log.add
+    calendar, add, timeout = rep.calendar, log.add, env.timeout
+    is_working, worked_between = calendar.is_working, calendar.working_hours_between
+    next_lead, draw_touch, drain, index = rep.next_lead, rep.touch, dispatcher.drain, rep.index
+    started, completed = Kind.touch_started, Kind.touch_completed
+    qualified, disqualified = Kind.lead_qualified, Kind.lead_disqualified
     if rep.hire_t > env.now:
-        yield env.timeout(rep.hire_t - env.now)
+        yield timeout(rep.hire_t - env.now)
     while True:
         now = env.now
-        if not calendar.is_working(now):
-            yield env.timeout(calendar.next_working(now) - now)
-            dispatcher.drain()  # a shift starts: capacity appears
+        if not is_working(now):
+            yield timeout(calendar.next_working(now) - now)
+            drain()  # a shift starts: capacity appears
             continue
-        lead = rep.next_lead()
+        lead = next_lead()
         if lead is None:
             rep.wake = env.event()
             yield rep.wake
             continue
-        lead.first_touch, lead.touch_rep = now, rep.index
-        lead.first_touch_business = calendar.working_hours_between(lead.arrived, now)
-        add(now, Kind.touch_started, lead.lead_id, rep.index, now - lead.arrived)
+        lead_id, arrived = lead.lead_id, lead.arrived
+        lead.first_touch, lead.touch_rep = now, index
+        lead.first_touch_business = worked_between(arrived, now)
+        add(now, started, lead_id, index, now - arrived)
         # A touch that starts in working time runs to completion (it may overrun the shift).
-        duration = rep.touch()
-        yield env.timeout(duration)
+        duration = draw_touch()
+        yield timeout(duration)
         rep.busy_hours += duration
         rep.touches += 1
         end = env.now
-        add(end, Kind.touch_completed, lead.lead_id, rep.index, duration)
-        p = lead.qualify_probability = _qualifies(scenario, lead)
-        lead.qualified = int(lead.u_qualify < p)
-        add(
-            end,
-            Kind.lead_qualified if lead.qualified else Kind.lead_disqualified,
-            lead.lead_id,
-            rep.index,
-            p,
-        )
+        add(end, completed, lead_id, index, duration)
+        p = lead.qualify_probability = odds(lead)
+        lead.qualified = won = int(lead.u_qualify < p)
+        add(end, qualified if won else disqualified, lead_id, index, p)
         rep.open_leads -= 1
-        dispatcher.drain()
+        drain()
 
 
 def run(
@@ -114,7 +130,9 @@ def run(
     factory = LeadFactory(scenario.leads, scorer, streams)
     leads: list[Lead] = []
     env.process(_arrivals(env, scenario, factory, leads, dispatcher, log, streams))
+    odds = _qualification_odds(scenario)
     for rep in reps:
-        env.process(_rep_work(env, rep, scenario, dispatcher, log))
-    env.run(until=scenario.horizon_hours)
+        env.process(_rep_work(env, rep, odds, dispatcher, log))
+    with _cyclic_gc_paused():
+        env.run(until=scenario.horizon_hours)
     return build_result(scenario, policy, streams.seed, log, leads, reps, dispatcher)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from array import array
 from collections.abc import Sequence
 
 import numpy as np
@@ -61,16 +62,20 @@ VALUE_MEANING = {
 
 
 class EventLog:
-    """Append-only, columnar: ``t`` (hours), ``kind``, ``lead``, ``rep`` (index), ``value``."""
+    """Append-only, columnar: ``t`` (hours), ``kind``, ``lead``, ``rep`` (index), ``value``.
+
+    Each column is a typed ``array.array``: appending stores a machine value, with no
+    Python object kept per event, and the DataFrame is built from the buffers at the end.
+    """
 
     __slots__ = ("kind", "lead", "rep", "t", "value")
 
     def __init__(self) -> None:
-        self.t: list[float] = []
-        self.kind: list[int] = []
-        self.lead: list[int] = []
-        self.rep: list[int] = []
-        self.value: list[float] = []
+        self.t = array("d")
+        self.kind = array("b")
+        self.lead = array("q")
+        self.rep = array("q")
+        self.value = array("d")
 
     def add(self, t: float, kind: int, lead: int, rep: int = -1, value: float = math.nan) -> None:
         """Record one event (rep -1 means no rep)."""
@@ -85,18 +90,18 @@ class EventLog:
 
     def frame(self, start: dt.datetime, rep_ids: Sequence[str]) -> pd.DataFrame:
         """The log as a DataFrame: t, time, kind, lead_id, rep_id, value."""
-        t = np.asarray(self.t, dtype=np.float64)
-        rep = np.asarray(self.rep, dtype=np.int64)
+        t = np.frombuffer(self.t, dtype=np.float64).copy()
+        rep = np.frombuffer(self.rep, dtype=np.int64)
         names = np.asarray([*rep_ids, None], dtype=object)  # index -1 -> None
         return pd.DataFrame(
             {
                 "t": t,
                 "time": pd.Timestamp(start) + pd.to_timedelta(np.round(t * 3.6e12), unit="ns"),
                 "kind": pd.Categorical.from_codes(
-                    np.asarray(self.kind, dtype=np.int8), categories=list(KINDS), ordered=True
+                    np.frombuffer(self.kind, dtype=np.int8), categories=list(KINDS), ordered=True
                 ),
-                "lead_id": np.asarray(self.lead, dtype=np.int64),
+                "lead_id": np.frombuffer(self.lead, dtype=np.int64).copy(),
                 "rep_id": pd.array(names[rep], dtype="string"),
-                "value": np.asarray(self.value, dtype=np.float64),
+                "value": np.frombuffer(self.value, dtype=np.float64).copy(),
             }
         )

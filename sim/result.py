@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -63,11 +64,11 @@ def _rep_ids(reps: Sequence[Rep]) -> np.ndarray:
 
 def _leads_frame(leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario) -> pd.DataFrame:
     ids = _rep_ids(reps)
-    cols = {name: [getattr(lead, name) for lead in leads] for name in LEAD_COLUMNS[2:]}
+    cols = {name: list(map(attrgetter(name), leads)) for name in LEAD_COLUMNS[2:]}
     frame = pd.DataFrame(
         {
-            "lead_id": np.fromiter((lead.lead_id for lead in leads), np.int64, len(leads)),
-            "arrived_t": np.fromiter((lead.arrived for lead in leads), float, len(leads)),
+            "lead_id": np.fromiter(map(attrgetter("lead_id"), leads), np.int64, len(leads)),
+            "arrived_t": np.fromiter(map(attrgetter("arrived"), leads), float, len(leads)),
             **cols,
         }
     )
@@ -78,11 +79,11 @@ def _leads_frame(leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario)
     )
 
     def rep_col(attr: str) -> pd.Series:
-        idx = np.fromiter((getattr(lead, attr) for lead in leads), np.int64, len(leads))
+        idx = np.fromiter(map(attrgetter(attr), leads), np.int64, len(leads))
         return pd.array(ids[idx], dtype="string")
 
     def num(attr: str, dtype=float) -> np.ndarray:
-        return np.fromiter((getattr(lead, attr) for lead in leads), dtype, len(leads))
+        return np.fromiter(map(attrgetter(attr), leads), dtype, len(leads))
 
     frame["first_rep"] = rep_col("first_rep")
     frame["rep"] = rep_col("rep")

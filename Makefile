@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Build matplotlib's font cache now, so no notebook prints the one-off notice.
+	MPLBACKEND=Agg $(BIN)/python -c 'import matplotlib.pyplot'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -130,13 +130,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sim.reports import find_notebook, notebook_parameters, run_report
     from sim.yamlio import parse_scalar
 
-    load_scenario(args.scenario)  # fail fast, with the file's own error line
-    if args.policy:
-        load_policy(args.policy)
+    scenario_path = resolve(args.scenario)
+    policy_path = resolve(args.policy) if args.policy else None
+    load_scenario(scenario_path)  # fail fast, with the file's own error line
+    load_policy(policy_path)
     params = {name: parse_scalar(value) for name, value in args.parameter}
-    params["scenario"] = str(resolve(args.scenario))
-    if args.policy:
-        params["policy"] = str(resolve(args.policy))
+    params["scenario"] = str(scenario_path)
+    params["policy"] = str(policy_path) if policy_path else None  # None: the defaults
     policy_stem = Path(args.policy).stem if args.policy else "default"
     seed = params.get("seed", notebook_parameters(find_notebook(args.notebook)).get("seed"))
     name = args.name or safe_name(f"{Path(args.scenario).stem}__{policy_stem}__seed{seed}")

@@ -93,7 +93,9 @@ def run_report(
             progress_bar=False,
         )
     except PapermillExecutionError as exc:
+        first_line = next((line for line in exc.source.splitlines() if line.strip()), "")
         raise ReportError(
-            f"{source.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
+            f"{source.name}: the cell starting {first_line.strip()[:60]!r} raised "
+            f"{exc.ename}: {exc.evalue}"
         ) from None
     return render_html(executed, confined(folder, f"{stem}.html"))

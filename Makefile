@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench clean help
+.PHONY: demo test lint bench notebooks clean help
 
 help:
 	@echo "make demo   - set up .venv, run the default scenario, render its HTML report"
 	@echo "make test   - run the whole test suite (nbval included)"
 	@echo "make lint   - ruff check + format check"
 	@echo "make bench  - engine throughput benchmark (ratios, not timed tests)"
+	@echo "make notebooks - re-execute notebooks/ in place with their default parameters"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ required"'
@@ -41,6 +42,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py
+
+# After a change that alters report outputs: refresh what nbval compares against.
+notebooks: $(STAMP)
+	cd notebooks && for nb in *.ipynb; do \
+		../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache .hypothesis

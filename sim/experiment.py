@@ -79,8 +79,8 @@ def summarise(frame: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     Student-t interval for the mean over replications: ``mean ± t(n-1) · s / √n``),
     ``unit``, ``better`` and ``n``, the number of replications where the KPI has a value
     (NaN values, e.g. a first-touch time when no lead was touched, are left out).  The
-    interval is NaN when ``n < 2``.  KPIs are listed in :data:`sim.metrics.KPIS` order;
-    columns of *frame* that are not KPIs are ignored.
+    interval is NaN when ``n < 2`` and is cut at the KPI's bounds.  KPIs are listed in
+    :data:`sim.metrics.KPIS` order; columns of *frame* that are not KPIs are ignored.
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
@@ -91,6 +91,13 @@ def summarise(frame: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
         values = frame[name].to_numpy(dtype=float)
         values = values[np.isfinite(values)]
         mean, low, high = _interval(values, confidence)
+        # A t-interval of a skewed KPI can cross its natural bound (a negative median
+        # wait): cut it there.
+        lo_bound, hi_bound = spec.bounds
+        if lo_bound is not None and np.isfinite(low):
+            low = max(low, lo_bound)
+        if hi_bound is not None and np.isfinite(high):
+            high = min(high, hi_bound)
         rows.append(
             {
                 "kpi": name,

@@ -30,6 +30,7 @@ class Kpi:
     better: Literal["lower", "higher", "none"]
     description: str
     compute: Callable[[RunResult], float]
+    bounds: tuple[float | None, float | None] = (0.0, None)  # the values it can take
 
 
 KPIS: dict[str, Kpi] = {}
@@ -37,12 +38,17 @@ KPIS: dict[str, Kpi] = {}
 
 
 def kpi(name: str, unit: str, better: Literal["lower", "higher", "none"], description: str):
-    """Decorator registering a KPI function ``f(result) -> float``."""
+    """Decorator registering a KPI function ``f(result) -> float``.
+
+    Every KPI so far is a count, a duration or a rate, so its bounds are ``(0, None)``; a
+    unit of ``share`` bounds it to ``(0, 1)``.
+    """
 
     def decorate(fn: Callable[[RunResult], float]) -> Callable[[RunResult], float]:
         if name in KPIS:
             raise ValueError(f"KPI {name!r} is defined twice")
-        KPIS[name] = Kpi(name, unit, better, description, fn)
+        bounds = (0.0, 1.0) if unit == "share" else (0.0, None)
+        KPIS[name] = Kpi(name, unit, better, description, fn, bounds)
         return fn
 
     return decorate

@@ -15,6 +15,7 @@ from sim.experiment import SUMMARY_COLUMNS, kpi_frame, run_replications, summari
 # t quantiles from tables: t(0.975; 3) and t(0.975; 1), t(0.95; 3)
 T975_DF3 = 3.182446305284263
 T975_DF1 = 12.706204736174705
+T975_DF2 = 4.302652729749464
 T95_DF3 = 2.353363434801823
 
 
@@ -59,13 +60,21 @@ def test_summarise_leaves_out_missing_values_and_needs_two_for_an_interval():
     summary = summarise(frame)
     ft = row(summary, "first_touch_hours_mean")
     assert (ft["mean"], ft["n"]) == (3.0, 2)
-    assert ft["ci_low"] == pytest.approx(3.0 - T975_DF1)
     assert ft["ci_high"] == pytest.approx(3.0 + T975_DF1)
+    assert ft["ci_low"] == 0.0  # 3.0 - 12.7 cut at the bound: a wait is never negative
     one = row(summary, "qualification_rate")
     assert one["mean"] == 0.25 and one["n"] == 1
     assert math.isnan(one["ci_low"]) and math.isnan(one["ci_high"])
     none = row(summary, "a_leads_top20_share")
     assert none["n"] == 0 and math.isnan(none["mean"])
+
+
+def test_summarise_cuts_share_intervals_at_zero_and_one():
+    frame = hand_frame(qualification_rate=[0.98, 0.999, 0.9], leads_arrived=[10.0, 11.0, 12.0])
+    share = row(summarise(frame), "qualification_rate")
+    assert share["ci_high"] == 1.0 and share["ci_low"] < share["mean"]
+    count = row(summarise(frame), "leads_arrived")
+    assert count["ci_low"] == pytest.approx(11.0 - T975_DF2 * 1 / math.sqrt(3))
 
 
 def test_summarise_lists_kpis_in_registry_order_and_ignores_other_columns():

@@ -77,7 +77,7 @@ class Dispatcher:
         rank = 0 if self._fifo_pool else lead.grade_rank
         heapq.heappush(self._pool, (rank, lead.arrived, lead.lead_id, lead))
         excluded = len(lead.lost_by) if lead.lost_by else 0
-        self._log.add(self._env.now, Kind.lead_pooled, lead.lead_id, -1, excluded)
+        self._log.record((self._env.now, Kind.lead_pooled, lead.lead_id, -1, excluded))
 
     def drain(self) -> None:
         """Offer pooled leads, best first, to the reps that have capacity now."""
@@ -111,7 +111,7 @@ class Dispatcher:
         rep.leads_assigned += 1
         rep.a_leads_assigned += lead.grade_rank == 0
         rep.enqueue(lead)
-        self._log.add(now, Kind.lead_assigned, lead.lead_id, rep.index, lead.assignment)
+        self._log.record((now, Kind.lead_assigned, lead.lead_id, rep.index, lead.assignment))
         if self._breaker is not None:
             self._breaker.arm(lead, rep)
         if rep.wake is not None:

@@ -64,7 +64,7 @@ def _arrivals(
         t = env.now  # the clock's value, so a touch at this instant waits exactly 0
         lead = factory.new_lead(t)
         leads.append(lead)
-        log.add(t, Kind.lead_arrived, lead.lead_id, -1, lead.score)
+        log.record((t, Kind.lead_arrived, lead.lead_id, -1, lead.score))
         dispatcher.route(lead)
 
 
@@ -78,7 +78,7 @@ def _qualification_odds(scenario: Scenario) -> Callable[[Lead], float]:
 
 def _rep_work(env, rep: Rep, odds: Callable[[Lead], float], dispatcher: Dispatcher, log: EventLog):
     """A rep's day: work the queue during working time, idle otherwise."""
-    calendar, add, timeout = rep.calendar, log.add, env.timeout
+    calendar, record, timeout = rep.calendar, log.record, env.timeout
     is_working, worked_between = calendar.is_working, calendar.working_hours_between
     next_lead, draw_touch, drain, index = rep.next_lead, rep.touch, dispatcher.drain, rep.index
     started, completed = Kind.touch_started, Kind.touch_completed
@@ -99,17 +99,17 @@ def _rep_work(env, rep: Rep, odds: Callable[[Lead], float], dispatcher: Dispatch
         lead_id, arrived = lead.lead_id, lead.arrived
         lead.first_touch, lead.touch_rep = now, index
         lead.first_touch_business = worked_between(arrived, now)
-        add(now, started, lead_id, index, now - arrived)
+        record((now, started, lead_id, index, now - arrived))
         # A touch that starts in working time runs to completion (it may overrun the shift).
         duration = draw_touch()
         yield timeout(duration)
         rep.busy_hours += duration
         rep.touches += 1
         end = env.now
-        add(end, completed, lead_id, index, duration)
+        record((end, completed, lead_id, index, duration))
         p = lead.qualify_probability = odds(lead)
         lead.qualified = won = int(lead.u_qualify < p)
-        add(end, qualified if won else disqualified, lead_id, index, p)
+        record((end, qualified if won else disqualified, lead_id, index, p))
         rep.open_leads -= 1
         drain()
 

@@ -62,46 +62,44 @@ VALUE_MEANING = {
 
 
 class EventLog:
-    """Append-only, columnar: ``t`` (hours), ``kind``, ``lead``, ``rep`` (index), ``value``.
+    """Append-only log of events with fields ``t`` (hours), ``kind``, ``lead``, ``rep``
+    (index, -1 for none) and ``value``.
 
-    Each column is a typed ``array.array``: appending stores a machine value, with no
-    Python object kept per event, and the DataFrame is built from the buffers at the end.
+    Storage is one typed ``array('d')`` holding five doubles per event (ids and kind codes
+    are small integers, exact in a double): appending stores machine values, with no
+    Python object kept per event.  :meth:`frame` reshapes the buffer into one typed
+    column per field.  Hot loops call :attr:`record` with a 5-tuple, which is the
+    buffer's own ``extend`` (no Python frame per event).
     """
 
-    __slots__ = ("kind", "lead", "rep", "t", "value")
+    __slots__ = ("_data", "record")
 
     def __init__(self) -> None:
-        self.t = array("d")
-        self.kind = array("b")
-        self.lead = array("q")
-        self.rep = array("q")
-        self.value = array("d")
+        self._data = array("d")
+        self.record = self._data.extend
 
     def add(self, t: float, kind: int, lead: int, rep: int = -1, value: float = math.nan) -> None:
         """Record one event (rep -1 means no rep)."""
-        self.t.append(t)
-        self.kind.append(kind)
-        self.lead.append(lead)
-        self.rep.append(rep)
-        self.value.append(value)
+        self._data.extend((t, kind, lead, rep, value))
 
     def __len__(self) -> int:
-        return len(self.t)
+        return len(self._data) // 5
 
     def frame(self, start: dt.datetime, rep_ids: Sequence[str]) -> pd.DataFrame:
         """The log as a DataFrame: t, time, kind, lead_id, rep_id, value."""
-        t = np.frombuffer(self.t, dtype=np.float64).copy()
-        rep = np.frombuffer(self.rep, dtype=np.int64)
+        rows = np.frombuffer(self._data, dtype=np.float64).reshape(-1, 5)
+        t = rows[:, 0].copy()
+        rep = rows[:, 3].astype(np.int64)
         names = np.asarray([*rep_ids, None], dtype=object)  # index -1 -> None
         return pd.DataFrame(
             {
                 "t": t,
                 "time": pd.Timestamp(start) + pd.to_timedelta(np.round(t * 3.6e12), unit="ns"),
                 "kind": pd.Categorical.from_codes(
-                    np.frombuffer(self.kind, dtype=np.int8), categories=list(KINDS), ordered=True
+                    rows[:, 1].astype(np.int8), categories=list(KINDS), ordered=True
                 ),
-                "lead_id": np.frombuffer(self.lead, dtype=np.int64).copy(),
+                "lead_id": rows[:, 2].astype(np.int64),
                 "rep_id": pd.array(names[rep], dtype="string"),
-                "value": np.frombuffer(self.value, dtype=np.float64).copy(),
+                "value": rows[:, 4].copy(),
             }
         )

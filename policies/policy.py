@@ -13,6 +13,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from policies.allocation import AllocationParams
 from policies.registry import Registry
 from policies.routing import ROUTERS, RoundRobinParams
 from policies.scoring import SCORERS, BantScoringParams
@@ -28,6 +29,7 @@ class PolicyBase(BaseModel):
     name: str = "default"
     description: str = ""
     sla: SlaLadder = SlaLadder()
+    allocation: AllocationParams = AllocationParams()
 
 
 def _family(registry: Registry) -> Any:

@@ -8,7 +8,8 @@ rotation pointer), so it is a plain object that tests drive without SimPy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 import numpy as np
@@ -24,9 +25,13 @@ __all__ = [
     "RoundRobin",
     "RoundRobinParams",
     "Router",
+    "WeightedRoundRobin",
+    "WeightedRoundRobinParams",
 ]
 
 ROUTERS: Registry = Registry("router")
+
+Weight = Callable[[object, "RepSlot"], float] | None
 
 
 class RepSlot(Protocol):
@@ -41,12 +46,19 @@ class RepSlot(Protocol):
 class Router(Protocol):
     """A routing policy instance for one run.
 
-    Built by ``ROUTERS.build(params, team, rng)``: *team* is the whole team in index
-    order, *rng* the run's routing stream (the only randomness a router may use).
+    Built by ``ROUTERS.build(params, team, rng, start=...)``: *team* is the whole team in
+    index order, *rng* the run's routing stream (the only randomness a router may use),
+    *start* the datetime of clock 0 (for routers that count per calendar period).
     """
 
-    def choose(self, lead: object, candidates: Sequence[RepSlot], now: float) -> RepSlot:
-        """Pick one of the non-empty *candidates* for *lead* at time *now* (hours)."""
+    def choose(
+        self, lead: object, candidates: Sequence[RepSlot], now: float, weight: Weight = None
+    ) -> RepSlot:
+        """Pick one of the non-empty *candidates* for *lead* at time *now* (hours).
+
+        *weight(lead, rep)*, when given, is the allocation rules' weight of each candidate
+        (always > 0 for candidates); routers that balance by weight use it.
+        """
         ...
 
 
@@ -67,7 +79,11 @@ class RoundRobin:
     """
 
     def __init__(
-        self, params: BaseModel, team: Sequence[RepSlot], rng: np.random.Generator
+        self,
+        params: BaseModel,
+        team: Sequence[RepSlot],
+        rng: np.random.Generator,
+        start: dt.datetime | None = None,
     ) -> None:
         team_size = len(team)
         if team_size < 1:
@@ -80,8 +96,10 @@ class RoundRobin:
         self._n = team_size
         self._last = team_size - 1  # position of the rep who received the previous lead
 
-    def choose(self, lead: object, candidates: Sequence[RepSlot], now: float) -> RepSlot:
-        """The first candidate after the last recipient in rotation order."""
+    def choose(
+        self, lead: object, candidates: Sequence[RepSlot], now: float, weight: Weight = None
+    ) -> RepSlot:
+        """The first candidate after the last recipient in rotation order (weights unused)."""
         if not candidates:
             raise ValueError("choose() needs at least one candidate")
         by_index = {rep.index: rep for rep in candidates}
@@ -111,10 +129,84 @@ class LeastLoadedParams(BaseModel):
 class LeastLoaded(RoundRobin):
     """The candidate with the fewest open leads; ties go by round-robin turn."""
 
-    def choose(self, lead: object, candidates: Sequence[RepSlot], now: float) -> RepSlot:
-        """Fewest open leads first, then the rotation's turn order."""
+    def choose(
+        self, lead: object, candidates: Sequence[RepSlot], now: float, weight: Weight = None
+    ) -> RepSlot:
+        """Fewest open leads first, then the rotation's turn order (weights unused)."""
         if not candidates:
             raise ValueError("choose() needs at least one candidate")
         best = min(candidates, key=lambda rep: (rep.open_leads, self._turn(rep)))
         self._last = int(self._position[best.index])
+        return best
+
+
+class WeightedRoundRobinParams(BaseModel):
+    """Weighted round robin in either balance mode that routing products offer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Literal["weighted_round_robin"] = "weighted_round_robin"
+    balance: Literal["turn_order", "lowest_count"] = "turn_order"
+    period: Literal["day", "week", "month"] = "month"
+
+
+@ROUTERS.register("weighted_round_robin", WeightedRoundRobinParams)
+class WeightedRoundRobin(RoundRobin):
+    """Round robin where each rep's share follows its weight.
+
+    ``turn_order``: smooth weighted round robin (as in nginx): every pick adds each
+    candidate's weight to its credit, the highest credit wins and pays the total back;
+    over any run of picks each rep's share tracks its weight, without bursts.
+    ``lowest_count``: the candidate with the fewest assignments in the current calendar
+    ``period``, relative to weight; a rep back from leave catches up on the period.
+    Ties go by the seeded rotation, never by team order.
+    """
+
+    def __init__(self, params: WeightedRoundRobinParams, team, rng, start=None) -> None:
+        super().__init__(params, team, rng, start)
+        self._credit = [0.0] * len(team)
+        self._count: list[tuple[object, int]] = [(None, 0)] * len(team)
+        origin = start or dt.datetime(2000, 1, 3)
+        self._origin = dt.datetime.combine(origin.date(), dt.time())
+        self._offset = (origin - self._origin).total_seconds() / 3600
+
+    def _period(self, now: float) -> object:
+        day = int((now + self._offset) // 24)
+        if self.params.period == "day":
+            return day
+        date = self._origin.date() + dt.timedelta(days=day)
+        if self.params.period == "week":
+            return date.isocalendar()[:2]
+        return date.year, date.month
+
+    def period_count(self, rep: RepSlot, now: float) -> int:
+        """Assignments *rep* received in the period containing *now*."""
+        period, count = self._count[rep.index]
+        return count if period == self._period(now) else 0
+
+    def choose(
+        self, lead: object, candidates: Sequence[RepSlot], now: float, weight: Weight = None
+    ) -> RepSlot:
+        """The candidate the balance mode picks; see the class docstring."""
+        if not candidates:
+            raise ValueError("choose() needs at least one candidate")
+        weights = [weight(lead, rep) if weight else 1.0 for rep in candidates]
+        if self.params.balance == "turn_order":
+            best = self._smooth(candidates, weights)
+        else:
+            best = min(
+                zip(candidates, weights, strict=True),
+                key=lambda cw: (self.period_count(cw[0], now) / cw[1], self._turn(cw[0])),
+            )[0]
+        period = self._period(now)
+        old, count = self._count[best.index]
+        self._count[best.index] = (period, count + 1 if old == period else 1)
+        self._last = int(self._position[best.index])
+        return best
+
+    def _smooth(self, candidates: Sequence[RepSlot], weights: list[float]) -> RepSlot:
+        credit = self._credit
+        for rep, w in zip(candidates, weights, strict=True):
+            credit[rep.index] += w
+        best = max(candidates, key=lambda rep: (credit[rep.index], -self._turn(rep)))
+        credit[best.index] -= sum(weights)
         return best

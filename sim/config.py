@@ -101,6 +101,16 @@ class RepTemplate(BaseModel):
     calendar: str = "standard"
     touch_time: Distribution = Exponential(mean=0.5)
     max_open_leads: int | None = Field(None, ge=1)
+    close_cycle_days: float | None = Field(None, gt=0)  # historical median close cycle
+    leave: list[tuple[dt.date, dt.date]] = Field(default_factory=list)  # inclusive ranges
+    opt_out: bool = False  # takes no new leads (works those already assigned)
+
+    @model_validator(mode="after")
+    def _leave_ordered(self) -> RepTemplate:
+        for first, last in self.leave:
+            if last < first:
+                raise ValueError(f"leave ends ({last}) before it starts ({first})")
+        return self
 
 
 class RepSpec(RepTemplate):

@@ -1,8 +1,9 @@
 """Lead dispatch: eligibility, routing, the unassigned pool, SLA reminders and reclaims.
 
 Mechanism only: *which* eligible rep gets a lead is the router's decision.  A rep is
-eligible for a lead when hired, on a working day of their calendar, below their
-open-lead cap, and not one who already lost that lead to a reclaim.  A lead with no
+eligible for a lead when hired, not opted out, on a working day of their calendar,
+below their open-lead cap, and not one who already lost that lead to a reclaim; the
+policy's allocation rules (:mod:`policies.allocation`) then narrow and weight them.  A lead with no
 eligible rep waits in the pool, which is drained whenever capacity appears (a rep's
 shift starts or an open lead is closed or reclaimed).
 """
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 import simpy
 
+from policies.allocation import Allocation
 from policies.routing import Router
 from policies.sla import SlaLadder, SlaStep
 from sim.entities import Lead, Rep
@@ -34,8 +36,10 @@ class Dispatcher:
         log: EventLog,
         ladder: SlaLadder,
         fifo_pool: bool,
+        allocation: Allocation,
     ) -> None:
         self._env, self._reps, self._router, self._log = env, list(reps), router, log
+        self._allocation = allocation
         self._fifo_pool = fifo_pool
         self._pool: list[tuple[int, float, int, Lead]] = []
         self._breaker = (
@@ -49,7 +53,7 @@ class Dispatcher:
         working_day: dict[str, bool] = {}  # calendars are shared: ask each one once
         available = []
         for rep in self._reps:
-            if rep.open_leads >= rep.max_open or rep.hire_t > now:
+            if rep.open_leads >= rep.max_open or rep.hire_t > now or rep.opt_out:
                 continue
             ok = working_day.get(rep.calendar_key)
             if ok is None:
@@ -65,11 +69,21 @@ class Dispatcher:
         return [rep for rep in available if rep.index not in lead.lost_by]
 
     # -- routing -----------------------------------------------------------------------
+    def _candidates(self, lead: Lead, available: list[Rep]) -> list[Rep]:
+        """Eligible reps the allocation rules allow for *lead*."""
+        return self._allocation.filter(lead, self._for_lead(lead, available), self._env.now)
+
+    def _choose(self, lead: Lead, candidates: list[Rep]) -> Rep:
+        allocation = self._allocation
+        rep = self._router.choose(lead, candidates, self._env.now, allocation.weight)
+        allocation.record(lead, rep, self._env.now)
+        return rep
+
     def route(self, lead: Lead) -> None:
         """Assign *lead* to an eligible rep now, or put it in the pool."""
-        candidates = self._for_lead(lead, self._available())
+        candidates = self._candidates(lead, self._available())
         if candidates:
-            self._assign(lead, self._router.choose(lead, candidates, self._env.now))
+            self._assign(lead, self._choose(lead, candidates))
         else:
             self._to_pool(lead)
 
@@ -88,11 +102,11 @@ class Dispatcher:
         while self._pool and available:
             entry = heapq.heappop(self._pool)
             lead = entry[3]
-            candidates = self._for_lead(lead, available)
+            candidates = self._candidates(lead, available)
             if not candidates:
                 skipped.append(entry)
                 continue
-            rep = self._router.choose(lead, candidates, self._env.now)
+            rep = self._choose(lead, candidates)
             self._assign(lead, rep)
             if rep.open_leads >= rep.max_open:
                 available = [r for r in available if r is not rep]

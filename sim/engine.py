@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import simpy
 
+from policies.allocation import Allocation
 from policies.policy import PolicyBase, default_policy
 from policies.routing import ROUTERS
 from policies.scoring import SCORERS
@@ -21,6 +22,7 @@ from sim.arrivals import arrival_times
 from sim.config import Scenario
 from sim.dispatch import Dispatcher
 from sim.entities import Lead, Rep
+from sim.errors import ConfigError
 from sim.eventlog import EventLog, Kind
 from sim.leadgen import LeadFactory
 from sim.randomness import Streams
@@ -123,10 +125,14 @@ def run(
     env = simpy.Environment()
     reps = build_team(scenario, streams)
     scorer = SCORERS.build(policy.scoring)
-    router = ROUTERS.build(policy.routing, reps, streams.get("routing"))
+    router = ROUTERS.build(policy.routing, reps, streams.get("routing"), start=scenario.start)
+    try:
+        allocation = Allocation(policy.allocation, reps, scenario.start)
+    except ValueError as exc:
+        raise ConfigError(f"policy {policy.name}: allocation: {exc}") from None
     log = EventLog()
     fifo = scenario.team.queue_discipline == "fifo"
-    dispatcher = Dispatcher(env, reps, router, log, policy.sla, fifo_pool=fifo)
+    dispatcher = Dispatcher(env, reps, router, log, policy.sla, fifo, allocation)
     factory = LeadFactory(scenario.leads, scorer, streams)
     leads: list[Lead] = []
     env.process(_arrivals(env, scenario, factory, leads, dispatcher, log, streams))

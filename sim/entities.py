@@ -80,6 +80,8 @@ class Rep:
     max_open: int  # open-lead cap (a very large number when uncapped)
     fifo: bool  # queue order: arrival only, or grade then arrival
     touch: Callable[[], float] | None = None  # draws the next touch duration (hours)
+    close_cycle_days: float | None = None  # historical median close cycle (capability)
+    opt_out: bool = False  # takes no new leads
     open_leads: int = 0  # assigned and not yet completed, including the one in hand
     queue: list = field(default_factory=list)  # heap of (urgent, grade, arrived, id, ver, lead)
     wake: simpy.Event | None = None  # set while the rep idles waiting for a lead

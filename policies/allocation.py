@@ -1,0 +1,212 @@
+"""Allocation rules stacked on top of a router: who may receive a lead, with what weight.
+
+A policy's ``allocation:`` block composes independent rules, each off unless given:
+
+``newbie_protection``
+    During a rep's first ``days`` (default 7) at most ``a_share_max`` (default 15%) of the
+    leads they receive are grade A.  Enforced as a hard bound at every assignment: a new
+    rep may take an A-lead only if, counting it, A-leads stay within the share.
+``capability_match``
+    Reps whose median close cycle is under ``cycle_days_below`` (default 14) get A-leads
+    with weight ``a_weight`` (default x1.3).
+``rep_weights``
+    A base weight per rep id (default 1); weight 0 means "never receives".
+``caps``
+    At most ``per_day`` / ``per_month`` new assignments per rep (calendar day / month).
+``region_match``
+    ``strict``: only reps of the lead's region; ``prefer``: those if any is eligible, else
+    anyone; ``off``: region is ignored.  Cross-region assignments are a KPI either way.
+``grade_pools``
+    Per grade, the reps (ids) allowed to receive it, e.g. an A-lead priority pool.
+
+Pure code: the engine passes eligible candidates and the clock; :class:`Allocation`
+keeps the per-rep counters it needs (:meth:`record`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "Allocation",
+    "AllocationParams",
+    "CapabilityMatch",
+    "Caps",
+    "NewbieProtection",
+    "RepProfile",
+]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class RepProfile(Protocol):
+    """What allocation rules read about a rep."""
+
+    index: int
+    rep_id: str
+    region: str
+    hire_t: float  # hours since the scenario start; -inf when hired long before
+    close_cycle_days: float | None
+
+
+class RoutedLead(Protocol):
+    """What allocation rules read about a lead."""
+
+    grade: str
+    region: str
+
+
+class NewbieProtection(BaseModel):
+    """A share bound on A-leads for reps in their first days."""
+
+    model_config = _STRICT
+    days: float = Field(7, gt=0)
+    a_share_max: float = Field(0.15, ge=0, le=1)
+
+
+class CapabilityMatch(BaseModel):
+    """A-lead weight for fast closers."""
+
+    model_config = _STRICT
+    cycle_days_below: float = Field(14, gt=0)
+    a_weight: float = Field(1.3, ge=0)
+
+
+class Caps(BaseModel):
+    """New assignments per rep per calendar day and month (None: no cap)."""
+
+    model_config = _STRICT
+    per_day: int | None = Field(None, ge=1)
+    per_month: int | None = Field(None, ge=1)
+
+
+class AllocationParams(BaseModel):
+    """The ``allocation:`` block of a policy; every rule is off by default."""
+
+    model_config = _STRICT
+    newbie_protection: NewbieProtection | None = None
+    capability_match: CapabilityMatch | None = None
+    rep_weights: dict[str, float] = Field(default_factory=dict)
+    caps: Caps = Caps()
+    region_match: Literal["off", "prefer", "strict"] = "off"
+    grade_pools: dict[Literal["A", "B", "C"], list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _weights(self) -> AllocationParams:
+        bad = {rep: w for rep, w in self.rep_weights.items() if not w >= 0}
+        if bad:
+            raise ValueError(f"rep_weights must be >= 0, got {bad}")
+        return self
+
+
+class Allocation:
+    """Applies :class:`AllocationParams` for one run over one team."""
+
+    def __init__(self, params: AllocationParams, team: Sequence[RepProfile], start: dt.datetime):
+        self.params = params
+        ids = {rep.rep_id for rep in team}
+        unknown = sorted(
+            (set(params.rep_weights) | {r for reps in params.grade_pools.values() for r in reps})
+            - ids
+        )
+        if unknown:
+            raise ValueError(f"allocation names rep(s) not in the team: {', '.join(unknown)}")
+        self._base = [params.rep_weights.get(rep.rep_id, 1.0) for rep in team]
+        if not any(w > 0 for w in self._base):
+            raise ValueError("all rep_weights are zero: no rep could ever receive a lead")
+        self._fast = [
+            params.capability_match is not None
+            and rep.close_cycle_days is not None
+            and rep.close_cycle_days < params.capability_match.cycle_days_below
+            for rep in team
+        ]
+        self._pools = {grade: {r for r in reps} for grade, reps in params.grade_pools.items()}
+        self._team = list(team)
+        midnight = dt.datetime.combine(start.date(), dt.time())
+        self._day0 = (midnight - start).total_seconds() / 3600  # clock value of day 0
+        self._start_date = start.date()
+        n = len(team)
+        self.received = [0] * n  # all assignments so far
+        self.newbie_received = [0] * n  # assignments while the rep was new
+        self.newbie_a = [0] * n  # A-lead assignments while the rep was new
+        self._day = [(-1, 0)] * n  # (day index, assignments that day)
+        self._month = [((0, 0), 0)] * n  # ((year, month), assignments that month)
+
+    # -- clock helpers -------------------------------------------------------------------
+    def day_index(self, now: float) -> int:
+        """Calendar day number of *now* (0 = the scenario's start date)."""
+        return int((now - self._day0) // 24)
+
+    def month_of(self, now: float) -> tuple[int, int]:
+        """(year, month) of *now*."""
+        day = self._start_date + dt.timedelta(days=self.day_index(now))
+        return day.year, day.month
+
+    def is_newbie(self, rep: RepProfile, now: float) -> bool:
+        """Whether *rep* is inside the newbie-protection window at *now*."""
+        rule = self.params.newbie_protection
+        return rule is not None and now - rep.hire_t < rule.days * 24
+
+    # -- rules ---------------------------------------------------------------------------
+    def weight(self, lead: RoutedLead, rep: RepProfile) -> float:
+        """Routing weight of *rep* for *lead* (base weight x capability factor)."""
+        w = self._base[rep.index]
+        if lead.grade == "A" and self._fast[rep.index]:
+            w *= self.params.capability_match.a_weight  # type: ignore[union-attr]
+        return w
+
+    def _within_caps(self, rep: RepProfile, day: int, month: tuple[int, int]) -> bool:
+        caps = self.params.caps
+        if caps.per_day is not None:
+            d, count = self._day[rep.index]
+            if d == day and count >= caps.per_day:
+                return False
+        if caps.per_month is not None:
+            m, count = self._month[rep.index]
+            if m == month and count >= caps.per_month:
+                return False
+        return True
+
+    def _newbie_allows(self, lead: RoutedLead, rep: RepProfile, now: float) -> bool:
+        if lead.grade != "A" or not self.is_newbie(rep, now):
+            return True
+        share = self.params.newbie_protection.a_share_max  # type: ignore[union-attr]
+        # Taking this A-lead must keep A / received within the share (invariant).
+        i = rep.index
+        return self.newbie_a[i] + 1 <= share * (self.newbie_received[i] + 1) + 1e-9
+
+    def filter(self, lead: RoutedLead, candidates: Sequence[RepProfile], now: float) -> list:
+        """The candidates the rules allow for *lead* at *now* (possibly none)."""
+        p = self.params
+        day, month = self.day_index(now), self.month_of(now)
+        pool = self._pools.get(lead.grade)  # type: ignore[call-overload]
+        allowed = [
+            rep
+            for rep in candidates
+            if self.weight(lead, rep) > 0
+            and (pool is None or rep.rep_id in pool)
+            and self._within_caps(rep, day, month)
+            and self._newbie_allows(lead, rep, now)
+        ]
+        if p.region_match != "off":
+            local = [rep for rep in allowed if rep.region == lead.region]
+            if local or p.region_match == "strict":
+                return local
+        return allowed
+
+    def record(self, lead: RoutedLead, rep: RepProfile, now: float) -> None:
+        """Count the assignment of *lead* to *rep* at *now*."""
+        i = rep.index
+        self.received[i] += 1
+        if self.is_newbie(rep, now):
+            self.newbie_received[i] += 1
+            self.newbie_a[i] += lead.grade == "A"
+        day, month = self.day_index(now), self.month_of(now)
+        d, count = self._day[i]
+        self._day[i] = (day, count + 1 if d == day else 1)
+        m, count = self._month[i]
+        self._month[i] = (month, count + 1 if m == month else 1)

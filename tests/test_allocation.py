@@ -134,10 +134,9 @@ def test_caps_per_day_and_per_month():
     times = [0.0] * 6 + [24.0, 24.0]
     picks, _ = allocate({"caps": {"per_day": 3}}, reps, [Lead()] * 8, now=times)
     assert None not in picks
-    picks, _ = allocate(
-        {"caps": {"per_month": 2}}, reps, [Lead()] * 5, now=[0.0, 1.0, 2.0, 3.0, 31 * 24.0]
-    )
-    assert [p is None for p in picks] == [False] * 4 + [False]
+    times = [0.0, 1.0, 2.0, 3.0, 4.0, 31 * 24.0]  # March x 5, then April 2nd
+    picks, _ = allocate({"caps": {"per_month": 2}}, reps, [Lead()] * 6, now=times)
+    assert [p is None for p in picks] == [False] * 4 + [True, False]
 
 
 def test_region_match_modes():

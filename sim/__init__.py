@@ -7,6 +7,7 @@ Typical use::
     kpis(result)["first_touch_hours_mean"]
 """
 
+from sim import fairness  # registers the fairness and lead-flow KPIs
 from sim.config import Scenario, load_policy, load_scenario
 from sim.engine import run
 from sim.errors import ConfigError, DataError, RuleError, WorkbenchError
@@ -21,6 +22,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "WorkbenchError",
+    "fairness",
     "kpi_table",
     "kpis",
     "load_policy",

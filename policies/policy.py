@@ -14,6 +14,7 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from policies.allocation import AllocationParams
+from policies.intake import IntakeParams
 from policies.registry import Registry
 from policies.routing import ROUTERS, RoundRobinParams
 from policies.scoring import SCORERS, BantScoringParams
@@ -29,6 +30,7 @@ class PolicyBase(BaseModel):
     name: str = "default"
     description: str = ""
     sla: SlaLadder = SlaLadder()
+    intake: IntakeParams = IntakeParams()
     allocation: AllocationParams = AllocationParams()
 
 

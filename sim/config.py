@@ -269,6 +269,19 @@ class LeadAttributes(BaseModel):
     dwell_seconds: Distribution = Exponential(mean=150)
     whitepaper: float = Field(0.3, ge=0, le=1)
     trial: float = Field(0.15, ge=0, le=1)
+    by_channel: dict[
+        str,
+        dict[
+            Literal["budget_confirmed", "authority", "timeline_known", "whitepaper", "trial"],
+            Annotated[float, Field(ge=0, le=1)],
+        ],
+    ] = Field(default_factory=dict)
+    """Per-channel overrides of the probabilities above, e.g.
+    ``{douyin: {timeline_known: 0.0}}``; a channel listed here must be in ``channels``."""
+
+    def probability(self, name: str, channel: str) -> float:
+        """Probability *name* (e.g. ``timeline_known``) for a lead of *channel*."""
+        return self.by_channel.get(channel, {}).get(name, getattr(self, name))
 
     @model_validator(mode="after")
     def _mixes_valid(self) -> LeadAttributes:
@@ -278,6 +291,13 @@ class LeadAttributes(BaseModel):
                 raise ValueError(f"{name} must list at least one value")
             if any(w < 0 or not math.isfinite(w) for w in mix.values()) or sum(mix.values()) <= 0:
                 raise ValueError(f"{name} weights must be finite, >= 0 and not all zero")
+        for channel in self.by_channel:
+            if channel not in self.channels:
+                known = ", ".join(sorted(self.channels))
+                raise ValueError(
+                    f"by_channel names channel {channel!r}, which is not in channels "
+                    f"(known: {known})"
+                )
         return self
 
 

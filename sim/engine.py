@@ -24,6 +24,7 @@ from sim.dispatch import Dispatcher
 from sim.entities import Lead, Rep
 from sim.errors import ConfigError
 from sim.eventlog import EventLog, Kind
+from sim.flow import IntakeGate
 from sim.leadgen import LeadFactory
 from sim.randomness import Streams
 from sim.result import RunResult, build_result
@@ -57,16 +58,23 @@ def _arrivals(
     dispatcher,
     log: EventLog,
     streams: Streams,
+    gate: IntakeGate,
 ):
+    """Leads arrive, pass intake, are graded, then routed (or dropped, never routed)."""
     horizon = scenario.horizon_hours
     for t in arrival_times(scenario.arrivals, scenario.start, streams.get("arrivals")):
         if t >= horizon:
             return
         yield env.timeout(t - env.now)
         t = env.now  # the clock's value, so a touch at this instant waits exactly 0
-        lead = factory.new_lead(t)
+        lead = factory.draw(t)
         leads.append(lead)
+        dropped = gate.admit(lead)  # fills channel defaults first: they earn their points
+        factory.grade(lead)
         log.record((t, Kind.lead_arrived, lead.lead_id, -1, lead.score))
+        if dropped is not None:
+            log.record((t, Kind.lead_dropped, lead.lead_id, -1, dropped))
+            continue
         dispatcher.route(lead)
 
 
@@ -121,6 +129,7 @@ def run(
 ) -> RunResult:
     """Simulate *scenario* under *policy* (default: the source's defaults) with *seed*."""
     policy = policy if policy is not None else default_policy()
+    gate = IntakeGate(scenario, policy)  # with intake.strict_channels: ConfigError, no run
     streams = Streams(seed)
     env = simpy.Environment()
     reps = build_team(scenario, streams)
@@ -135,10 +144,10 @@ def run(
     dispatcher = Dispatcher(env, reps, router, log, policy.sla, fifo, allocation)
     factory = LeadFactory(scenario.leads, scorer, streams)
     leads: list[Lead] = []
-    env.process(_arrivals(env, scenario, factory, leads, dispatcher, log, streams))
+    env.process(_arrivals(env, scenario, factory, leads, dispatcher, log, streams, gate))
     odds = _qualification_odds(scenario)
     for rep in reps:
         env.process(_rep_work(env, rep, odds, dispatcher, log))
     with _cyclic_gc_paused():
         env.run(until=scenario.horizon_hours)
-    return build_result(scenario, policy, streams.seed, log, leads, reps, dispatcher)
+    return build_result(scenario, policy, streams.seed, log, leads, reps, dispatcher, gate)

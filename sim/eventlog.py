@@ -27,8 +27,9 @@ KINDS = (
     "touch_completed",
     "lead_qualified",
     "lead_disqualified",
+    "lead_dropped",
 )
-"""Event kinds, in the order of their integer codes."""
+"""Event kinds, in the order of their integer codes (new kinds go at the end)."""
 
 
 class Kind:
@@ -43,6 +44,7 @@ class Kind:
     touch_completed = 6
     lead_qualified = 7
     lead_disqualified = 8
+    lead_dropped = 9
 
 
 assert all(getattr(Kind, name) == code for code, name in enumerate(KINDS))
@@ -57,6 +59,8 @@ VALUE_MEANING = {
     "touch_completed": "touch duration, hours",
     "lead_qualified": "qualification probability used",
     "lead_disqualified": "qualification probability used",
+    "lead_dropped": "dropped at intake: index in policies.intake.INTAKE_FIELDS of the missing "
+    "required field (0 = timeline_days); the reason is the leads table's dropped_reason",
 }
 """What the ``value`` column holds for each kind."""
 

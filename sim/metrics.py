@@ -171,6 +171,24 @@ def _a_max(r: RunResult) -> float:
     return float(shares.max()) if len(shares) and shares.sum() > 0 else float("nan")
 
 
+# Intake (DOMAIN.md 1.2, sim/flow.py): a dropped lead is never routed; by channel and
+# reason in sim.flow.intake_counts.
+@kpi("leads_dropped", "leads", "lower", "Leads dropped at intake (a required field missing)")
+def _leads_dropped(r: RunResult) -> float:
+    return float(window(r)["dropped_reason"].notna().sum())
+
+
+@kpi("leads_defaulted", "leads", "none", "Leads admitted with a channel default for a field")
+def _leads_defaulted(r: RunResult) -> float:
+    return float(window(r)["defaulted_fields"].notna().sum())
+
+
+@kpi("dropped_share", "share", "lower", "Leads dropped at intake / leads arrived")
+def _dropped_share(r: RunResult) -> float:
+    leads = window(r)
+    return float(leads["dropped_reason"].notna().mean()) if len(leads) else float("nan")
+
+
 def a_lead_shares(result: RunResult) -> pd.Series:
     """Share of the window's first-assigned A-leads per rep (all reps, zeros included)."""
     leads = window(result)

@@ -18,7 +18,7 @@ from sim.config import Scenario
 from sim.entities import Lead, Rep
 from sim.eventlog import EventLog
 
-__all__ = ["LEAD_COLUMNS", "RunResult", "build_result"]
+__all__ = ["INTAKE_COLUMNS", "LEAD_COLUMNS", "RunResult", "build_result"]
 
 LEAD_COLUMNS = (
     "lead_id",
@@ -37,7 +37,12 @@ LEAD_COLUMNS = (
     "score",
     "grade",
 )
-"""Columns fixed at arrival: identical for every policy under the same seed."""
+"""Columns fixed at arrival: identical for every policy under the same seed.  (A field
+the policy's intake defaulted holds the default; ``defaulted_fields`` names it.)"""
+
+INTAKE_COLUMNS = ("dropped_reason", "defaulted_fields")
+"""What intake did (strings, NA when nothing): ``missing:<field>`` for a dropped lead,
+comma-separated field names for defaulted ones (see :mod:`sim.flow`)."""
 
 
 @dataclass
@@ -136,9 +141,14 @@ def build_result(
     leads: Sequence[Lead],
     reps: Sequence[Rep],
     dispatcher,
+    intake=None,
 ) -> RunResult:
-    """Assemble the tables of a finished run and its end-of-run warnings."""
-    warnings = []
+    """Assemble the tables of a finished run and its end-of-run warnings.
+
+    *intake* is the run's :class:`sim.flow.IntakeGate` (None: no intake stage, the intake
+    columns are all NA); its warnings come first.
+    """
+    warnings = intake.warnings(leads) if intake is not None else []
     pooled = dispatcher.pool_size()
     if pooled:
         warnings.append(f"{pooled} lead(s) were still waiting for an eligible rep at the end")
@@ -152,7 +162,13 @@ def build_result(
         policy=policy,
         seed=tuple(seed),
         events=log.frame(scenario.start, [r.rep_id for r in reps]),
-        leads=_leads_frame(leads, reps, scenario),
+        leads=_leads_frame(leads, reps, scenario).assign(**_intake_columns(leads, intake)),
         reps=_reps_frame(reps, scenario),
         warnings=warnings,
     )
+
+
+def _intake_columns(leads: Sequence[Lead], intake) -> dict[str, pd.api.extensions.ExtensionArray]:
+    if intake is not None:
+        return intake.columns(leads)
+    return {name: pd.array([None] * len(leads), dtype="string") for name in INTAKE_COLUMNS}

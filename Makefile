@@ -26,8 +26,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m sim report scenario_report \
+	$(BIN)/python -m sim report policy_comparison \
 		--scenario scenarios/baseline.yaml \
+		--policy scenarios/policies/no_sla.yaml \
 		--policy scenarios/policies/source_defaults.yaml \
 		-p replications 5
 

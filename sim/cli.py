@@ -63,7 +63,12 @@ def _build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="render a notebook report to HTML under reports/")
     rep.add_argument("notebook", help="notebook name in notebooks/ (e.g. scenario_report)")
     rep.add_argument("--scenario", required=True, help="scenario YAML file")
-    rep.add_argument("--policy", help="policy YAML file")
+    rep.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        help="policy YAML file; twice (baseline, then candidate) for policy_comparison",
+    )
     rep.add_argument(
         "-p",
         "--parameter",
@@ -73,7 +78,9 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar=("NAME", "VALUE"),
         help="notebook parameter (value parsed as YAML)",
     )
-    rep.add_argument("--name", help="report file name (default from scenario, policy, seed)")
+    rep.add_argument(
+        "--name", help="report file name (default from scenario, policy or policies, seed)"
+    )
     rep.add_argument("--out", help="reports folder (default reports/)")
     return parser
 
@@ -123,23 +130,63 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_INPUT if problems else 0
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    from sim.config import load_policy, load_scenario
+def _is_comparison(known: dict) -> bool:
+    return {"baseline", "candidate"} <= set(known)
+
+
+def _policy_parameters(notebook: str, known: dict, policies: list[str]) -> dict[str, str | None]:
+    """Notebook parameters for the ``--policy`` files.
+
+    A notebook with ``baseline`` and ``candidate`` parameters (policy_comparison) takes
+    none (its defaults) or two ``--policy`` (baseline, then candidate); any other takes
+    at most one, as its ``policy`` parameter (None: the default policy).
+    """
+    from sim.config import load_policy
+    from sim.paths import resolve
+
+    paths = [resolve(p) for p in policies]
+    for path in paths:
+        load_policy(path)  # fail fast, with the file's own error line
+    if _is_comparison(known):
+        if len(paths) not in (0, 2):
+            raise ConfigError(
+                f"{notebook}: --policy given {len(paths)} time(s); give it twice "
+                "(baseline, then candidate) or not at all"
+            )
+        return {"baseline": str(paths[0]), "candidate": str(paths[1])} if paths else {}
+    if len(paths) > 1:
+        raise ConfigError(f"{notebook}: --policy given {len(paths)} times; this report takes one")
+    return {"policy": str(paths[0]) if paths else None}  # None: the default policy
+
+
+def _report_name(scenario: str, known: dict, params: dict) -> str:
+    """``<scenario>__<policy>__seed<N>``, or ``<scenario>__<baseline>_vs_<candidate>__seed<N>``."""
     from sim.output import safe_name
+
+    def stem(key: str) -> str:
+        value = params.get(key, known.get(key))
+        return Path(str(value)).stem if value else "default"
+
+    policy = (
+        f"{stem('baseline')}_vs_{stem('candidate')}" if _is_comparison(known) else stem("policy")
+    )
+    seed = params.get("seed", known.get("seed"))
+    return safe_name(f"{Path(scenario).stem}__{policy}__seed{seed}")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sim.config import load_scenario
     from sim.paths import resolve
     from sim.reports import find_notebook, notebook_parameters, run_report
     from sim.yamlio import parse_scalar
 
     scenario_path = resolve(args.scenario)
-    policy_path = resolve(args.policy) if args.policy else None
     load_scenario(scenario_path)  # fail fast, with the file's own error line
-    load_policy(policy_path)
+    known = notebook_parameters(find_notebook(args.notebook))
     params = {name: parse_scalar(value) for name, value in args.parameter}
     params["scenario"] = str(scenario_path)
-    params["policy"] = str(policy_path) if policy_path else None  # None: the defaults
-    policy_stem = Path(args.policy).stem if args.policy else "default"
-    seed = params.get("seed", notebook_parameters(find_notebook(args.notebook)).get("seed"))
-    name = args.name or safe_name(f"{Path(args.scenario).stem}__{policy_stem}__seed{seed}")
+    params.update(_policy_parameters(args.notebook, known, args.policy))
+    name = args.name or _report_name(args.scenario, known, params)
     html = run_report(args.notebook, params, report_name=name, out_dir=args.out)
     print(html)
     return 0

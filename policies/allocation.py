@@ -125,6 +125,16 @@ class Allocation:
             for rep in team
         ]
         self._pools = {grade: {r for r in reps} for grade, reps in params.grade_pools.items()}
+        self._capped = params.caps.per_day is not None or params.caps.per_month is not None
+        self._weighted = bool(params.rep_weights) or params.capability_match is not None
+        # With no rule on, filtering is the identity (the engine's hot path).
+        self._active = bool(
+            self._capped
+            or self._weighted
+            or self._pools
+            or params.newbie_protection is not None
+            or params.region_match != "off"
+        )
         self._team = list(team)
         midnight = dt.datetime.combine(start.date(), dt.time())
         self._day0 = (midnight - start).total_seconds() / 3600  # clock value of day 0
@@ -181,15 +191,18 @@ class Allocation:
 
     def filter(self, lead: RoutedLead, candidates: Sequence[RepProfile], now: float) -> list:
         """The candidates the rules allow for *lead* at *now* (possibly none)."""
+        if not self._active:
+            return list(candidates)
         p = self.params
-        day, month = self.day_index(now), self.month_of(now)
+        capped = self._capped
+        day, month = (self.day_index(now), self.month_of(now)) if capped else (0, (0, 0))
         pool = self._pools.get(lead.grade)  # type: ignore[call-overload]
         allowed = [
             rep
             for rep in candidates
-            if self.weight(lead, rep) > 0
+            if (not self._weighted or self.weight(lead, rep) > 0)
             and (pool is None or rep.rep_id in pool)
-            and self._within_caps(rep, day, month)
+            and (not capped or self._within_caps(rep, day, month))
             and self._newbie_allows(lead, rep, now)
         ]
         if p.region_match != "off":
@@ -205,6 +218,8 @@ class Allocation:
         if self.is_newbie(rep, now):
             self.newbie_received[i] += 1
             self.newbie_a[i] += lead.grade == "A"
+        if not self._capped:
+            return
         day, month = self.day_index(now), self.month_of(now)
         d, count = self._day[i]
         self._day[i] = (day, count + 1 if d == day else 1)

@@ -83,9 +83,10 @@ def _leads_assigned(r: RunResult) -> float:
     return float(window(r)["first_assigned_t"].notna().sum())
 
 
-@kpi("leads_waiting_at_end", "leads", "lower", "Leads not yet touched at the horizon")
+@kpi("leads_waiting_at_end", "leads", "lower", "Admitted leads not yet touched at the horizon")
 def _waiting_at_end(r: RunResult) -> float:
-    return float(window(r)["first_touch_t"].isna().sum())
+    leads = window(r)
+    return float((leads["first_touch_t"].isna() & leads["dropped_reason"].isna()).sum())
 
 
 for _stat, _label in (("mean", "Mean"), ("median", "Median"), ("p90", "90th percentile of")):
@@ -233,10 +234,12 @@ def rep_load(result: RunResult) -> pd.DataFrame:
 
 
 def queue_length(result: RunResult) -> pd.DataFrame:
-    """Leads arrived but not yet touched, as a step function: columns ``t``, ``waiting``."""
+    """Leads arrived but not yet touched (nor dropped at intake), as a step function:
+    columns ``t``, ``waiting``."""
     ev = result.events
     codes = ev["kind"].cat.codes.to_numpy()
-    step = np.where(codes == Kind.lead_arrived, 1, np.where(codes == Kind.touch_started, -1, 0))
+    leaves = (codes == Kind.touch_started) | (codes == Kind.lead_dropped)
+    step = np.where(codes == Kind.lead_arrived, 1, np.where(leaves, -1, 0))
     mask = step != 0
     frame = pd.DataFrame({"t": ev["t"].to_numpy()[mask], "waiting": np.cumsum(step[mask])})
     return frame.drop_duplicates("t", keep="last").reset_index(drop=True)

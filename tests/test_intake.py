@@ -385,3 +385,19 @@ def test_arrived_equals_routed_plus_dropped(known, mapped, required, seed):
     assert (leads["defaulted_fields"].notna() == expect_default).all()
     if not required:
         assert not dropped
+
+
+def test_dropped_leads_are_not_counted_as_waiting():
+    from conftest import POLICIES, SCENARIOS
+    from sim import kpis, load_policy, load_scenario, queue_length, run
+
+    scenario = load_scenario(
+        SCENARIOS / "baseline.yaml",
+        ["horizon_days=7", "leads.by_channel={douyin: {timeline_known: 0}}"],
+    )
+    result = run(scenario, load_policy(POLICIES / "naive_required_timeline.yaml"), 1)
+    k = kpis(result)
+    assert k["leads_dropped"] > 0
+    untouched = result.leads["first_touch_t"].isna().sum()
+    assert k["leads_waiting_at_end"] == untouched - k["leads_dropped"]
+    assert queue_length(result)["waiting"].iloc[-1] == k["leads_waiting_at_end"]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from policies.allocation import AllocationParams
 from policies.intake import IntakeParams
+from policies.marketplace import MarketplaceParams
 from policies.registry import Registry
 from policies.routing import ROUTERS, RoundRobinParams
 from policies.scoring import SCORERS, BantScoringParams
@@ -32,6 +33,7 @@ class PolicyBase(BaseModel):
     sla: SlaLadder = SlaLadder()
     intake: IntakeParams = IntakeParams()
     allocation: AllocationParams = AllocationParams()
+    marketplace: MarketplaceParams = MarketplaceParams()
 
 
 def _family(registry: Registry) -> Any:

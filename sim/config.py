@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from policies.marketplace import ClaimFilters
 from policies.policy import PolicyBase, default_policy, policy_model
 from sim.distributions import Distribution, Exponential
 from sim.errors import ConfigError
@@ -104,6 +105,8 @@ class RepTemplate(BaseModel):
     close_cycle_days: float | None = Field(None, gt=0)  # historical median close cycle
     leave: list[tuple[dt.date, dt.date]] = Field(default_factory=list)  # inclusive ranges
     opt_out: bool = False  # takes no new leads (works those already assigned)
+    strength: float = Field(1.0, gt=0)  # relative skill: the strong claim first
+    claim_filters: ClaimFilters = ClaimFilters()  # what the rep looks for in a marketplace
 
     @model_validator(mode="after")
     def _leave_ordered(self) -> RepTemplate:
@@ -141,6 +144,9 @@ class Team(BaseModel):
     reps: list[RepSpec] = Field(default_factory=list)
     groups: list[RepGroup] = Field(default_factory=list)
     queue_discipline: Literal["grade_then_age", "fifo"] = "grade_then_age"
+    # Share of marketplace claims that take the best-scored lead instead of the oldest;
+    # above 0, the strongest idle reps are also offered new posts first.
+    cherry_picking: float = Field(0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _non_empty_unique(self) -> Team:

@@ -16,10 +16,12 @@ from collections.abc import Sequence
 import simpy
 
 from policies.allocation import Allocation
+from policies.marketplace import MarketplaceParams
 from policies.routing import Router
 from policies.sla import SlaLadder, SlaStep
 from sim.entities import Lead, Rep
 from sim.eventlog import EventLog, Kind
+from sim.market import Market
 from sim.sla import SlaBreaker
 
 __all__ = ["Dispatcher"]
@@ -40,11 +42,24 @@ class Dispatcher:
     ) -> None:
         self._env, self._reps, self._router, self._log = env, list(reps), router, log
         self._allocation = allocation
+        self.market: Market | None = None  # set by the engine when the policy has one
+        self._publish: frozenset[str] = frozenset()
+        self._reclaim_to_market = False
         self._fifo_pool = fifo_pool
         self._pool: list[tuple[int, float, int, Lead]] = []
         self._breaker = (
             SlaBreaker(env, ladder, self._remind, self._reclaim) if ladder.enabled else None
         )
+
+    def attach_market(self, market: Market, params: MarketplaceParams) -> None:
+        """Post leads of the published grades (and reclaimed ones) to *market*."""
+        self.market = market
+        self._publish = frozenset(params.publish_grades)
+        self._reclaim_to_market = params.reclaimed_to_market
+
+    def assign(self, lead: Lead, rep: Rep) -> None:
+        """Give *lead* to *rep* now (a marketplace claim; routing goes through route())."""
+        self._assign(lead, rep)
 
     # -- eligibility -------------------------------------------------------------------
     def _available(self) -> list[Rep]:
@@ -80,7 +95,11 @@ class Dispatcher:
         return rep
 
     def route(self, lead: Lead) -> None:
-        """Assign *lead* to an eligible rep now, or put it in the pool."""
+        """Post *lead* to the marketplace, or assign it to an eligible rep now, or put it
+        in the pool."""
+        if self.market is not None and lead.grade in self._publish and not lead.reclaims:
+            self.market.post(lead)
+            return
         candidates = self._candidates(lead, self._available())
         if candidates:
             self._assign(lead, self._choose(lead, candidates))
@@ -153,7 +172,10 @@ class Dispatcher:
             lead.lost_by = set()
         lead.lost_by.add(rep.index)  # never routed back to a rep who lost it
         self._log.add(self._env.now, Kind.lead_reclaimed, lead.lead_id, rep.index, step.after_hours)
-        self.route(lead)
+        if self.market is not None and self._reclaim_to_market:
+            self.market.post(lead)
+        else:
+            self.route(lead)
         self.drain()  # the rep who lost the lead has room for a pooled one
 
     def pool_size(self) -> int:

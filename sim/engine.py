@@ -26,6 +26,7 @@ from sim.errors import ConfigError
 from sim.eventlog import EventLog, Kind
 from sim.flow import IntakeGate
 from sim.leadgen import LeadFactory
+from sim.market import Market
 from sim.randomness import Streams
 from sim.result import RunResult, build_result
 from sim.team import build_team
@@ -103,6 +104,9 @@ def _rep_work(env, rep: Rep, odds: Callable[[Lead], float], dispatcher: Dispatch
             continue
         lead = next_lead()
         if lead is None:
+            market = dispatcher.market
+            if market is not None and market.claim(rep):
+                continue  # claimed from the marketplace: now in the queue
             rep.wake = env.event()
             yield rep.wake
             continue
@@ -142,6 +146,18 @@ def run(
     log = EventLog()
     fifo = scenario.team.queue_discipline == "fifo"
     dispatcher = Dispatcher(env, reps, router, log, policy.sla, fifo, allocation)
+    market = None
+    if policy.marketplace.enabled:
+        market = Market(
+            env,
+            reps,
+            policy.marketplace,
+            scenario.team.cherry_picking,
+            streams.get("marketplace"),
+            log,
+            dispatcher.assign,
+        )
+        dispatcher.attach_market(market, policy.marketplace)
     factory = LeadFactory(scenario.leads, scorer, streams)
     leads: list[Lead] = []
     env.process(_arrivals(env, scenario, factory, leads, dispatcher, log, streams, gate))
@@ -150,4 +166,4 @@ def run(
         env.process(_rep_work(env, rep, odds, dispatcher, log))
     with _cyclic_gc_paused():
         env.run(until=scenario.horizon_hours)
-    return build_result(scenario, policy, streams.seed, log, leads, reps, dispatcher, gate)
+    return build_result(scenario, policy, streams.seed, log, leads, reps, dispatcher, gate, market)

@@ -82,6 +82,8 @@ class Rep:
     touch: Callable[[], float] | None = None  # draws the next touch duration (hours)
     close_cycle_days: float | None = None  # historical median close cycle (capability)
     opt_out: bool = False  # takes no new leads
+    strength: float = 1.0  # relative skill (marketplace claim order)
+    claim_filters: object = None  # policies.marketplace.ClaimFilters of the rep
     open_leads: int = 0  # assigned and not yet completed, including the one in hand
     queue: list = field(default_factory=list)  # heap of (urgent, grade, arrived, id, ver, lead)
     wake: simpy.Event | None = None  # set while the rep idles waiting for a lead

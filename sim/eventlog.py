@@ -28,6 +28,8 @@ KINDS = (
     "lead_qualified",
     "lead_disqualified",
     "lead_dropped",
+    "lead_posted",
+    "lead_claimed",
 )
 """Event kinds, in the order of their integer codes (new kinds go at the end)."""
 
@@ -45,6 +47,8 @@ class Kind:
     lead_qualified = 7
     lead_disqualified = 8
     lead_dropped = 9
+    lead_posted = 10
+    lead_claimed = 11
 
 
 assert all(getattr(Kind, name) == code for code, name in enumerate(KINDS))
@@ -59,6 +63,8 @@ VALUE_MEANING = {
     "touch_completed": "touch duration, hours",
     "lead_qualified": "qualification probability used",
     "lead_disqualified": "qualification probability used",
+    "lead_posted": "lead score, when posted to the self-claim marketplace",
+    "lead_claimed": "1 if the claim cherry-picked the best score, 0 if it took the oldest",
     "lead_dropped": "dropped at intake: index in policies.intake.INTAKE_FIELDS of the missing "
     "required field (0 = timeline_days); the reason is the leads table's dropped_reason",
 }

@@ -16,8 +16,19 @@ from sim.result import RunResult
 __all__ = ["gini", "new_rep_waits", "stall_positions", "stall_segments"]
 
 # Event kinds that open or close a stall segment of a lead.
-_SEGMENT_KINDS = ("lead_pooled", "lead_assigned", "lead_reclaimed", "touch_started")
-_OPENS = {"lead_pooled": "pool", "lead_assigned": "rep queue", "lead_reclaimed": "reclaim"}
+_SEGMENT_KINDS = (
+    "lead_pooled",
+    "lead_posted",
+    "lead_assigned",
+    "lead_reclaimed",
+    "touch_started",
+)
+_OPENS = {
+    "lead_pooled": "pool",
+    "lead_posted": "marketplace",
+    "lead_assigned": "rep queue",
+    "lead_reclaimed": "reclaim",
+}
 
 
 def gini(values: np.ndarray | pd.Series) -> float:
@@ -62,6 +73,7 @@ def stall_segments(result: RunResult) -> pd.DataFrame:
     """Every stretch a lead waited, as rows: lead_id, position, rep_id, start, end, hours.
 
     Positions: ``pool`` (no eligible rep: from ``lead_pooled`` to the next assignment),
+    ``marketplace`` (posted, until a rep claims it),
     ``rep queue`` (assigned, not yet touched: to the touch or a reclaim) and ``reclaim``
     (reclaimed, to the next assignment or pooling).  Stretches still open at the horizon
     end there.

@@ -142,11 +142,13 @@ def build_result(
     reps: Sequence[Rep],
     dispatcher,
     intake=None,
+    market=None,
 ) -> RunResult:
     """Assemble the tables of a finished run and its end-of-run warnings.
 
     *intake* is the run's :class:`sim.flow.IntakeGate` (None: no intake stage, the intake
-    columns are all NA); its warnings come first.
+    columns are all NA); its warnings come first.  *market* is the run's
+    :class:`sim.market.Market`, if the policy has one: claim reasons become a column.
     """
     warnings = intake.warnings(leads) if intake is not None else []
     pooled = dispatcher.pool_size()
@@ -157,12 +159,18 @@ def build_result(
     )
     if stranded:
         warnings.append(f"{stranded} lead(s) were reclaimed from every rep and cannot be routed")
+    reasons = market.reasons if market is not None else {}
+    if market is not None and len(market):
+        warnings.append(f"{len(market)} lead(s) were still unclaimed in the marketplace at the end")
+    claim_reason = pd.array([reasons.get(lead.lead_id) for lead in leads], dtype="string")
     return RunResult(
         scenario=scenario,
         policy=policy,
         seed=tuple(seed),
         events=log.frame(scenario.start, [r.rep_id for r in reps]),
-        leads=_leads_frame(leads, reps, scenario).assign(**_intake_columns(leads, intake)),
+        leads=_leads_frame(leads, reps, scenario).assign(
+            **_intake_columns(leads, intake), claim_reason=claim_reason
+        ),
         reps=_reps_frame(reps, scenario),
         warnings=warnings,
     )

@@ -95,6 +95,8 @@ def build_team(scenario: Scenario, streams: Streams) -> list[Rep]:
             fifo=fifo,
             close_cycle_days=spec.close_cycle_days,
             opt_out=spec.opt_out,
+            strength=spec.strength,
+            claim_filters=spec.claim_filters,
         )
         rep.touch = Sampler(spec.touch_time, streams.get(f"rep.{spec.id}.touch_time"))
         reps.append(rep)

@@ -146,7 +146,7 @@ def test_by_channel_equal_to_the_global_probabilities_changes_nothing():
 
 def test_no_intake_policy_drops_and_defaults_nothing():
     result = run(load_scenario(SCENARIOS / "baseline.yaml", ["horizon_days=2"]), None, 2)
-    assert list(result.leads.columns[-2:]) == list(INTAKE_COLUMNS)
+    assert set(INTAKE_COLUMNS) <= set(result.leads.columns)
     assert result.leads["dropped_reason"].isna().all()
     assert result.leads["defaulted_fields"].isna().all()
     assert not (result.events["kind"] == "lead_dropped").any()

@@ -18,9 +18,16 @@ A policy's ``allocation:`` block composes independent rules, each off unless giv
     anyone; ``off``: region is ignored.  Cross-region assignments are a KPI either way.
 ``grade_pools``
     Per grade, the reps (ids) allowed to receive it, e.g. an A-lead priority pool.
+``keep_owner``
+    A lead of a customer who already has an owner goes to that owner when the owner is
+    among the candidates the engine and the rules above allow for it; otherwise it is
+    routed as usual.  The owner of a customer is the rep who received the customer's
+    first assigned lead (routed or claimed from the marketplace) and stays the owner for
+    the whole run: a reclaim does not move ownership, it only keeps that one lead away
+    from the rep who lost it.  Ownership is tracked whether or not the rule is on.
 
 Pure code: the engine passes eligible candidates and the clock; :class:`Allocation`
-keeps the per-rep counters it needs (:meth:`record`).
+keeps the per-rep counters and the customer owners it needs (:meth:`record`).
 """
 
 from __future__ import annotations
@@ -94,6 +101,7 @@ class AllocationParams(BaseModel):
     caps: Caps = Caps()
     region_match: Literal["off", "prefer", "strict"] = "off"
     grade_pools: dict[Literal["A", "B", "C"], list[str]] = Field(default_factory=dict)
+    keep_owner: bool = False  # a known customer's lead goes to its owner when allowed
 
     @model_validator(mode="after")
     def _weights(self) -> AllocationParams:
@@ -145,6 +153,39 @@ class Allocation:
         self.newbie_a = [0] * n  # A-lead assignments while the rep was new
         self._day = [(-1, 0)] * n  # (day index, assignments that day)
         self._month = [((0, 0), 0)] * n  # ((year, month), assignments that month)
+        self.owners: dict[int, int] = {}  # customer id -> rep index of its first lead
+
+    # -- customer ownership --------------------------------------------------------------
+    def owner(self, lead: RoutedLead) -> int | None:
+        """Index of the rep owning *lead*'s customer (None: no customer or no owner yet)."""
+        customer = getattr(lead, "customer_id", None)
+        return None if customer is None else self.owners.get(customer)
+
+    def owner_among(self, lead: RoutedLead, candidates: Sequence[RepProfile]):
+        """The owner of *lead*'s customer if it is one of *candidates* (else None).
+
+        The ``keep_owner`` choice: the engine calls it on the candidates that eligibility
+        and the other rules allowed, so an owner who is off, at its cap, beyond a cap or
+        pool, outside a strict (or, when a local rep is eligible, preferred) region, or
+        who lost this lead to a reclaim is bypassed and the lead is routed as usual.
+        """
+        owner = self.owner(lead)
+        if owner is None:
+            return None
+        for rep in candidates:
+            if rep.index == owner:
+                return rep
+        return None
+
+    def note_owner(self, lead: RoutedLead, rep: RepProfile) -> None:
+        """Make *rep* the owner of *lead*'s customer unless it already has one.
+
+        :meth:`record` calls it for routed leads; the engine calls it alone for marketplace
+        claims, which set the owner but are not counted against caps or newbie shares.
+        """
+        customer = getattr(lead, "customer_id", None)
+        if customer is not None and customer not in self.owners:
+            self.owners[customer] = rep.index
 
     # -- clock helpers -------------------------------------------------------------------
     def day_index(self, now: float) -> int:
@@ -212,8 +253,9 @@ class Allocation:
         return allowed
 
     def record(self, lead: RoutedLead, rep: RepProfile, now: float) -> None:
-        """Count the assignment of *lead* to *rep* at *now*."""
+        """Count the assignment of *lead* to *rep* at *now* (and note the customer owner)."""
         i = rep.index
+        self.note_owner(lead, rep)
         self.received[i] += 1
         if self.is_newbie(rep, now):
             self.newbie_received[i] += 1

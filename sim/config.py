@@ -275,6 +275,10 @@ class LeadAttributes(BaseModel):
     dwell_seconds: Distribution = Exponential(mean=150)
     whitepaper: float = Field(0.3, ge=0, le=1)
     trial: float = Field(0.15, ge=0, le=1)
+    customer_pool: int | None = Field(None, ge=1)
+    """Number of distinct customers the leads come from: each lead's ``customer_id`` is
+    drawn uniformly from ``0..customer_pool-1`` (its own stream, so the other attributes
+    keep their draws).  None: every lead is a new customer (``customer_id`` missing)."""
     by_channel: dict[
         str,
         dict[

@@ -6,6 +6,13 @@ below their open-lead cap, and not one who already lost that lead to a reclaim; 
 policy's allocation rules (:mod:`policies.allocation`) then narrow and weight them.  A lead with no
 eligible rep waits in the pool, which is drained whenever capacity appears (a rep's
 shift starts or an open lead is closed or reclaimed).
+
+Customer ownership (``allocation.keep_owner``): when the lead's customer has an owner who
+is among the lead's candidates, the owner gets it without asking the router (whose
+rotation and period counts then skip that assignment); the assignment is still recorded
+with the allocation rules.  Otherwise, including a pooled lead drained while its owner is
+unavailable, the router picks as usual.  A marketplace claim is never redirected, but a
+customer's first assignment makes its rep the owner whether it was routed or claimed.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ class Dispatcher:
     ) -> None:
         self._env, self._reps, self._router, self._log = env, list(reps), router, log
         self._allocation = allocation
+        self._keep_owner = allocation.params.keep_owner
         self.market: Market | None = None  # set by the engine when the policy has one
         self._publish: frozenset[str] = frozenset()
         self._reclaim_to_market = False
@@ -58,7 +66,12 @@ class Dispatcher:
         self._reclaim_to_market = params.reclaimed_to_market
 
     def assign(self, lead: Lead, rep: Rep) -> None:
-        """Give *lead* to *rep* now (a marketplace claim; routing goes through route())."""
+        """Give *lead* to *rep* now (a marketplace claim; routing goes through route()).
+
+        A claim is not counted by the allocation rules (caps, newbie shares), but the
+        first assignment of a customer's lead, claimed or routed, makes its rep the owner.
+        """
+        self._allocation.note_owner(lead, rep)
         self._assign(lead, rep)
 
     # -- eligibility -------------------------------------------------------------------
@@ -89,8 +102,12 @@ class Dispatcher:
         return self._allocation.filter(lead, self._for_lead(lead, available), self._env.now)
 
     def _choose(self, lead: Lead, candidates: list[Rep]) -> Rep:
+        """The customer's owner if ``keep_owner`` and it is a candidate, else the router's
+        pick; the assignment is recorded either way."""
         allocation = self._allocation
-        rep = self._router.choose(lead, candidates, self._env.now, allocation.weight)
+        rep = allocation.owner_among(lead, candidates) if self._keep_owner else None
+        if rep is None:
+            rep = self._router.choose(lead, candidates, self._env.now, allocation.weight)
         allocation.record(lead, rep, self._env.now)
         return rep
 

@@ -41,6 +41,7 @@ class Lead:
     whitepaper: bool
     trial: bool
     u_qualify: float  # drawn at arrival: the same lead qualifies alike under every policy
+    customer_id: int | None = None  # drawn at arrival from leads.customer_pool; None: new
     score: int = 0
     grade: str = "C"
     grade_rank: int = 2  # 0 for A; the queue key

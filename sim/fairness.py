@@ -1,5 +1,6 @@
 """Fairness and lead-flow measures: who gets the A-leads, how long new reps wait for a
-valid lead, how often leads cross regions, and where leads stall.
+valid lead, how often leads cross regions, where leads stall, and how many customers are
+touched by more than one rep.
 
 Pure functions of a :class:`~sim.result.RunResult`; the headline numbers are registered as
 KPIs (importing :mod:`sim` registers them).
@@ -13,7 +14,7 @@ import pandas as pd
 from sim.metrics import a_lead_shares, kpi, window
 from sim.result import RunResult
 
-__all__ = ["gini", "new_rep_waits", "stall_positions", "stall_segments"]
+__all__ = ["customer_reps", "gini", "new_rep_waits", "stall_positions", "stall_segments"]
 
 # Event kinds that open or close a stall segment of a lead.
 _SEGMENT_KINDS = (
@@ -156,3 +157,43 @@ def _pool_wait(r: RunResult) -> float:
     seg = stall_segments(r)
     pool = seg[(seg["position"] == "pool") & (seg["start"] >= r.scenario.warmup_hours)]
     return float(pool["hours"].mean()) if len(pool) else 0.0
+
+
+def customer_reps(result: RunResult) -> pd.DataFrame:
+    """Per customer with a touched lead in the window: ``touched_leads`` and ``reps``
+    (distinct reps who made the first touch of its leads), indexed by ``customer_id``.
+    Empty when the scenario has no ``leads.customer_pool``."""
+    leads = window(result)
+    leads = leads[leads["customer_id"].notna() & leads["touch_rep"].notna()]
+    return (
+        leads.groupby("customer_id")["touch_rep"]
+        .agg(touched_leads="size", reps="nunique")
+        .astype(np.int64)
+    )
+
+
+@kpi(
+    "customers_multi_rep",
+    "customers",
+    "lower",
+    "Customers touched by more than one rep (the rep of each lead's first touch; "
+    "n/a without leads.customer_pool)",
+)
+def _customers_multi_rep(r: RunResult) -> float:
+    if r.scenario.leads.customer_pool is None:
+        return float("nan")
+    return float((customer_reps(r)["reps"] > 1).sum())
+
+
+@kpi(
+    "customers_multi_rep_share",
+    "share",
+    "lower",
+    "Share of customers with two or more touched leads that were touched by more than one rep",
+)
+def _customers_multi_rep_share(r: RunResult) -> float:
+    if r.scenario.leads.customer_pool is None:
+        return float("nan")
+    per = customer_reps(r)
+    repeat = per[per["touched_leads"] >= 2]
+    return float((repeat["reps"] > 1).mean()) if len(repeat) else float("nan")

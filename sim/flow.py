@@ -43,7 +43,14 @@ if TYPE_CHECKING:
     from sim.entities import Lead
     from sim.result import RunResult
 
-__all__ = ["INTAKE_COUNT_COLUMNS", "IntakeGap", "IntakeGate", "intake_counts", "intake_gaps"]
+__all__ = [
+    "INTAKE_COUNT_COLUMNS",
+    "IntakeGap",
+    "IntakeGate",
+    "intake_counts",
+    "intake_gaps",
+    "potential_grades",
+]
 
 _COLUMNS = ("dropped_reason", "defaulted_fields")  # = sim.result.INTAKE_COLUMNS (no import cycle)
 
@@ -196,7 +203,7 @@ def _reference_values(leads: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def _potential_grades(result: RunResult, dropped: pd.DataFrame) -> pd.Series:
+def potential_grades(result: RunResult, dropped: pd.DataFrame) -> pd.Series:
     """The grade each dropped lead would have had if admitted.
 
     Definition: the lead's missing fields get its channel's defaults (as intake would
@@ -228,7 +235,7 @@ def intake_counts(result: RunResult, whole_run: bool = False) -> pd.DataFrame:
     ``action`` is ``dropped`` or ``defaulted``; ``reason`` is ``missing:<field>``; a lead
     defaulted on two fields counts in two rows.  ``leads`` counts the leads;
     ``a_leads_lost`` counts the dropped leads whose potential grade is A (see
-    :func:`_potential_grades`; 0 for defaulted rows, which were routed).  Like the KPIs it
+    :func:`potential_grades`; 0 for defaulted rows, which were routed).  Like the KPIs it
     looks at the measurement window (leads arriving after the warm-up) unless
     *whole_run*.  Rows: dropped first, then by channel and reason.
     """
@@ -240,7 +247,7 @@ def intake_counts(result: RunResult, whole_run: bool = False) -> pd.DataFrame:
     if len(dropped):
         frame = dropped[["channel", "dropped_reason"]].rename(columns={"dropped_reason": "reason"})
         frame = frame.assign(
-            action="dropped", a_lost=(_potential_grades(result, dropped) == "A").astype(int)
+            action="dropped", a_lost=(potential_grades(result, dropped) == "A").astype(int)
         )
         frames.append(frame)
     defaulted = leads[leads["defaulted_fields"].notna()]

@@ -3,7 +3,9 @@
 Every attribute has its own named stream, and all of a lead's attributes (including the
 uniform that later decides qualification) are drawn the moment it arrives.  The leads of
 a seed are therefore the same whatever the policy does afterwards: common random
-numbers across policies.
+numbers across policies.  The customer a lead comes from (``leads.customer_pool``) is drawn
+the same way from its own stream, ``lead.customer``, and only when the scenario has a pool,
+so a scenario without one draws exactly what it drew before the field existed.
 
 Drawing and grading are separate steps (:meth:`LeadFactory.draw`, then
 :meth:`LeadFactory.grade`) so that the policy's intake stage can fill in missing
@@ -77,6 +79,9 @@ class LeadFactory:
                 self._p[flag] = np.asarray([attrs.probability(flag, c) for c in self._channels])
             else:
                 self._p[flag] = getattr(attrs, flag)
+        self._pool = attrs.customer_pool
+        self._customer_rng = streams.get("lead.customer") if self._pool is not None else None
+        self._customers: list[int] = []
         self._block: list[tuple] = []
         self._i = 0
         self._next_id = 0
@@ -118,6 +123,8 @@ class LeadFactory:
                 strict=True,
             )
         )
+        if self._customer_rng is not None:
+            self._customers = self._customer_rng.integers(self._pool, size=_BLOCK).tolist()
         self._i = 0
 
     def draw(self, now: float) -> Lead:
@@ -125,8 +132,10 @@ class LeadFactory:
         if self._i >= len(self._block):
             self._refill()
         values = self._block[self._i]
-        self._i += 1
         lead = Lead(self._next_id, now, *values)
+        if self._customers:
+            lead.customer_id = self._customers[self._i]
+        self._i += 1
         self._next_id += 1
         return lead
 

@@ -36,9 +36,11 @@ LEAD_COLUMNS = (
     "trial",
     "score",
     "grade",
+    "customer_id",
 )
 """Columns fixed at arrival: identical for every policy under the same seed.  (A field
-the policy's intake defaulted holds the default; ``defaulted_fields`` names it.)"""
+the policy's intake defaulted holds the default; ``defaulted_fields`` names it.)
+``customer_id`` is nullable ``Int64``, all NA when the scenario has no ``customer_pool``."""
 
 INTAKE_COLUMNS = ("dropped_reason", "defaulted_fields")
 """What intake did (strings, NA when nothing): ``missing:<field>`` for a dropped lead,
@@ -79,6 +81,7 @@ def _leads_frame(leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario)
     )
     frame["timeline_days"] = frame["timeline_days"].astype(float)
     frame["score"] = frame["score"].astype(np.int64)
+    frame["customer_id"] = pd.array(frame["customer_id"].tolist(), dtype="Int64")
     frame["arrived"] = pd.Timestamp(scenario.start) + pd.to_timedelta(
         np.round(frame["arrived_t"].to_numpy() * 3.6e12), unit="ns"
     )

@@ -25,11 +25,13 @@ $(STAMP): pyproject.toml
 	MPLBACKEND=Agg $(BIN)/python -c 'import matplotlib.pyplot'
 	touch $(STAMP)
 
+# The source's lead-allocation case study (DOMAIN.md 1): before (self-claim marketplace,
+# no breaker) vs after (scoring guard, weighted routing, 2 h / 4 h breaker).
 demo: $(STAMP)
 	$(BIN)/python -m sim report policy_comparison \
-		--scenario scenarios/baseline.yaml \
-		--policy scenarios/policies/no_sla.yaml \
-		--policy scenarios/policies/source_defaults.yaml \
+		--scenario scenarios/east_china_medtech.yaml \
+		--policy scenarios/policies/east_china_before.yaml \
+		--policy scenarios/policies/east_china_after.yaml \
 		-p replications 5
 
 test: $(STAMP)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +53,24 @@ def tiny_scenario() -> Scenario:
 def baseline_dict() -> dict[str, Any]:
     """scenarios/baseline.yaml as a raw mapping."""
     return load_mapping(SCENARIOS / "baseline.yaml")
+
+
+@dataclass
+class RepStub:
+    """A rep as policies see it (duck-typed), for pure allocation and routing tests."""
+
+    index: int
+    rep_id: str
+    region: str = "east"
+    hire_t: float = -math.inf
+    close_cycle_days: float | None = None
+    open_leads: int = 0
+
+
+@dataclass
+class LeadStub:
+    """A lead as allocation rules see it."""
+
+    grade: str = "B"
+    region: str = "east"
+    customer_id: int | None = None

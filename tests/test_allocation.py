@@ -4,8 +4,6 @@ CRMs that the workbench must not have."""
 from __future__ import annotations
 
 import datetime as dt
-import math
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from conftest import LeadStub, RepStub
 from policies.allocation import Allocation, AllocationParams
 from policies.routing import RoundRobin, RoundRobinParams, WeightedRoundRobin
 from policies.routing import WeightedRoundRobinParams as WRRParams
@@ -20,20 +19,7 @@ from policies.routing import WeightedRoundRobinParams as WRRParams
 START = dt.datetime(2026, 3, 2)  # a Monday
 
 
-@dataclass
-class Rep:
-    index: int
-    rep_id: str
-    region: str = "east"
-    hire_t: float = -math.inf
-    close_cycle_days: float | None = None
-    open_leads: int = 0
-
-
-@dataclass
-class Lead:
-    grade: str = "B"
-    region: str = "east"
+Rep, Lead = RepStub, LeadStub
 
 
 def team(n, **kw):

@@ -6,34 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 
 import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from conftest import tiny_scenario_dict
+from conftest import LeadStub, RepStub, tiny_scenario_dict
 from policies import policy_model
 from policies.allocation import Allocation, AllocationParams
 from sim import kpis, run
 from sim.config import Scenario
 from sim.fairness import customer_reps
 
-
-@dataclass
-class Rep:
-    index: int
-    rep_id: str
-    region: str = "east"
-    hire_t: float = -math.inf
-    close_cycle_days: float | None = None
-
-
-@dataclass
-class Lead:
-    grade: str = "B"
-    region: str = "east"
-    customer_id: int | None = None
+Rep, Lead = RepStub, LeadStub
 
 
 START = dt.datetime(2026, 3, 2)

@@ -7,6 +7,7 @@ line on stderr and exit code 2; a report notebook that fails exits 1; never a tr
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,11 @@ from pathlib import Path
 from sim.errors import ConfigError, WorkbenchError
 
 __all__ = ["main"]
+
+# Modules that add subcommands. Each exposes ``add_commands(sub) -> dict[name, handler]``
+# where ``sub`` is the subparsers object and a handler takes the parsed args and returns
+# the exit code. Keeps each command family in its own module.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 EXIT_INPUT = 2
 EXIT_FAILED = 1
@@ -36,7 +42,7 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = _Parser(
         prog="python -m sim",
         description="Sales-operations workbench: simulate scenarios under policies.",
@@ -82,7 +88,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--name", help="report file name (default from scenario, policy or policies, seed)"
     )
     rep.add_argument("--out", help="reports folder (default reports/)")
-    return parser
+    handlers = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report}
+    for module_name in COMMAND_MODULES:
+        handlers.update(importlib.import_module(module_name).add_commands(sub))
+    return parser, handlers
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -196,11 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     from sim.reports import ReportError
 
-    parser = _build_parser()
     try:
+        parser, handlers = _build_parser()
         args = parser.parse_args(argv)
-        handler = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report}
-        return handler[args.command](args)
+        return handlers[args.command](args)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED

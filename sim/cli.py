@@ -68,7 +68,10 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
     rep = sub.add_parser("report", help="render a notebook report to HTML under reports/")
     rep.add_argument("notebook", help="notebook name in notebooks/ (e.g. scenario_report)")
-    rep.add_argument("--scenario", required=True, help="scenario YAML file")
+    rep.add_argument(
+        "--scenario",
+        help="scenario YAML file (required by notebooks with a 'scenario' parameter)",
+    )
     rep.add_argument(
         "--policy",
         action="append",
@@ -189,13 +192,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sim.reports import find_notebook, notebook_parameters, run_report
     from sim.yamlio import parse_scalar
 
-    scenario_path = resolve(args.scenario)
-    load_scenario(scenario_path)  # fail fast, with the file's own error line
     known = notebook_parameters(find_notebook(args.notebook))
     params = {name: parse_scalar(value) for name, value in args.parameter}
-    params["scenario"] = str(scenario_path)
-    params.update(_policy_parameters(args.notebook, known, args.policy))
-    name = args.name or _report_name(args.scenario, known, params)
+    if args.scenario is not None:
+        scenario_path = resolve(args.scenario)
+        load_scenario(scenario_path)  # fail fast, with the file's own error line
+        params["scenario"] = str(scenario_path)
+    elif "scenario" in known:
+        raise ConfigError(f"{args.notebook}: --scenario is required for this report")
+    if args.policy or {"policy", "baseline", "candidate"} & set(known):
+        params.update(_policy_parameters(args.notebook, known, args.policy))
+    name = args.name or _report_name(args.scenario or args.notebook, known, params)
     html = run_report(args.notebook, params, report_name=name, out_dir=args.out)
     print(html)
     return 0

@@ -144,6 +144,8 @@ class Allocation:
             or params.region_match != "off"
         )
         self._team = list(team)
+        rule = params.newbie_protection
+        self._newbie_hours = None if rule is None else rule.days * 24  # window, in hours
         midnight = dt.datetime.combine(start.date(), dt.time())
         self._day0 = (midnight - start).total_seconds() / 3600  # clock value of day 0
         self._start_date = start.date()
@@ -154,6 +156,11 @@ class Allocation:
         self._day = [(-1, 0)] * n  # (day index, assignments that day)
         self._month = [((0, 0), 0)] * n  # ((year, month), assignments that month)
         self.owners: dict[int, int] = {}  # customer id -> rep index of its first lead
+
+    @property
+    def active(self) -> bool:
+        """False when no rule is on: :meth:`filter` then allows every candidate."""
+        return self._active
 
     # -- customer ownership --------------------------------------------------------------
     def owner(self, lead: RoutedLead) -> int | None:
@@ -199,8 +206,7 @@ class Allocation:
 
     def is_newbie(self, rep: RepProfile, now: float) -> bool:
         """Whether *rep* is inside the newbie-protection window at *now*."""
-        rule = self.params.newbie_protection
-        return rule is not None and now - rep.hire_t < rule.days * 24
+        return self._newbie_hours is not None and now - rep.hire_t < self._newbie_hours
 
     # -- rules ---------------------------------------------------------------------------
     def weight(self, lead: RoutedLead, rep: RepProfile) -> float:
@@ -255,9 +261,11 @@ class Allocation:
     def record(self, lead: RoutedLead, rep: RepProfile, now: float) -> None:
         """Count the assignment of *lead* to *rep* at *now* (and note the customer owner)."""
         i = rep.index
-        self.note_owner(lead, rep)
+        customer = getattr(lead, "customer_id", None)
+        if customer is not None and customer not in self.owners:
+            self.owners[customer] = i  # as note_owner(), inlined: once per assignment
         self.received[i] += 1
-        if self.is_newbie(rep, now):
+        if self._newbie_hours is not None and now - rep.hire_t < self._newbie_hours:
             self.newbie_received[i] += 1
             self.newbie_a[i] += lead.grade == "A"
         if not self._capped:

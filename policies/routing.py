@@ -93,6 +93,7 @@ class RoundRobin:
         self._order: list[int] = order.tolist()  # rep index at each rotation position
         self._position = np.empty(team_size, dtype=np.int64)
         self._position[order] = np.arange(team_size)
+        self._position_of: list[int] = self._position.tolist()  # fast scalar access
         self._n = team_size
         self._last = team_size - 1  # position of the rep who received the previous lead
 
@@ -102,20 +103,24 @@ class RoundRobin:
         """The first candidate after the last recipient in rotation order (weights unused)."""
         if not candidates:
             raise ValueError("choose() needs at least one candidate")
-        by_index = {rep.index: rep for rep in candidates}
-        order, n = self._order, self._n
-        # Walk the rotation from the turn: the first candidate met is the one to pick.
-        for step in range(1, n + 1):
-            position = (self._last + step) % n
-            rep = by_index.get(order[position])
-            if rep is not None:
-                self._last = position
-                return rep
-        raise ValueError("candidates are not members of the team")
+        position, last, n = self._position_of, self._last, self._n
+        # The candidate nearest after the turn in rotation order (distance 0 = next).
+        best, best_distance = None, n
+        try:
+            for rep in candidates:
+                distance = (position[rep.index] - last - 1) % n
+                if distance < best_distance:
+                    best, best_distance = rep, distance
+        except IndexError:
+            best = None
+        if best is None:
+            raise ValueError("candidates are not members of the team")
+        self._last = position[best.index]
+        return best
 
     def _turn(self, rep: RepSlot) -> int:
         """Distance of *rep* from the turn: 0 for the next rep in rotation."""
-        return int((self._position[rep.index] - self._last - 1) % self._n)
+        return (self._position_of[rep.index] - self._last - 1) % self._n
 
 
 class LeastLoadedParams(BaseModel):
@@ -136,7 +141,7 @@ class LeastLoaded(RoundRobin):
         if not candidates:
             raise ValueError("choose() needs at least one candidate")
         best = min(candidates, key=lambda rep: (rep.open_leads, self._turn(rep)))
-        self._last = int(self._position[best.index])
+        self._last = self._position_of[best.index]
         return best
 
 
@@ -200,7 +205,7 @@ class WeightedRoundRobin(RoundRobin):
         period = self._period(now)
         old, count = self._count[best.index]
         self._count[best.index] = (period, count + 1 if old == period else 1)
-        self._last = int(self._position[best.index])
+        self._last = self._position_of[best.index]
         return best
 
     def _smooth(self, candidates: Sequence[RepSlot], weights: list[float]) -> RepSlot:

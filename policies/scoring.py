@@ -98,22 +98,35 @@ class BantScorer:
     def __init__(self, params: BantScoringParams) -> None:
         self.params = params
         self._need_points = params.points.need.model_dump()
+        pts = params.points  # read once: score() runs once per lead
+        self._budget, self._authority, self._timeline = (
+            pts.budget_confirmed,
+            pts.authority,
+            pts.timeline,
+        )
+        self._dwell, self._whitepaper, self._trial = pts.dwell, pts.whitepaper, pts.trial
+        self._within_days, self._dwell_over = params.timeline_within_days, params.dwell_over_seconds
+        self._a, self._b = params.grades.A, params.grades.B
 
     def score(self, lead: ScoredAttributes) -> int:
         """Sum of the points the lead earns, capped at 100."""
-        p, pts = self.params, self.params.points
         total = self._need_points.get(lead.need, 0)
-        total += pts.budget_confirmed if lead.budget_confirmed else 0
-        total += pts.authority if lead.authority else 0
+        if lead.budget_confirmed:
+            total += self._budget
+        if lead.authority:
+            total += self._authority
         # A missing timeline earns nothing: it is not "within the window".
-        if lead.timeline_days is not None and lead.timeline_days <= p.timeline_within_days:
-            total += pts.timeline
-        total += pts.dwell if lead.dwell_seconds > p.dwell_over_seconds else 0
-        total += pts.whitepaper if lead.whitepaper else 0
-        total += pts.trial if lead.trial else 0
+        timeline = lead.timeline_days
+        if timeline is not None and timeline <= self._within_days:
+            total += self._timeline
+        if lead.dwell_seconds > self._dwell_over:
+            total += self._dwell
+        if lead.whitepaper:
+            total += self._whitepaper
+        if lead.trial:
+            total += self._trial
         return min(int(total), 100)
 
     def grade(self, score: int) -> str:
         """'A', 'B' or 'C' by the thresholds (a score equal to a threshold reaches it)."""
-        g = self.params.grades
-        return "A" if score >= g.A else "B" if score >= g.B else "C"
+        return "A" if score >= self._a else "B" if score >= self._b else "C"

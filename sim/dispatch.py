@@ -50,6 +50,7 @@ class Dispatcher:
         self._env, self._reps, self._router, self._log = env, list(reps), router, log
         self._allocation = allocation
         self._keep_owner = allocation.params.keep_owner
+        self._filtering = allocation.active  # False: every eligible rep is a candidate
         self.market: Market | None = None  # set by the engine when the policy has one
         self._publish: frozenset[str] = frozenset()
         self._reclaim_to_market = False
@@ -72,12 +73,11 @@ class Dispatcher:
         first assignment of a customer's lead, claimed or routed, makes its rep the owner.
         """
         self._allocation.note_owner(lead, rep)
-        self._assign(lead, rep)
+        self._assign(lead, rep, self._env.now)
 
     # -- eligibility -------------------------------------------------------------------
-    def _available(self) -> list[Rep]:
-        """Reps that could take a lead now, ignoring lead-specific exclusions."""
-        now = self._env.now
+    def _available(self, now: float) -> list[Rep]:
+        """Reps that could take a lead at *now*, ignoring lead-specific exclusions."""
         working_day: dict[str, bool] = {}  # calendars are shared: ask each one once
         available = []
         for rep in self._reps:
@@ -90,25 +90,27 @@ class Dispatcher:
                 available.append(rep)
         return available
 
-    @staticmethod
-    def _for_lead(lead: Lead, available: list[Rep]) -> list[Rep]:
-        if lead.lost_by is None:
-            return available
-        return [rep for rep in available if rep.index not in lead.lost_by]
-
     # -- routing -----------------------------------------------------------------------
-    def _candidates(self, lead: Lead, available: list[Rep]) -> list[Rep]:
-        """Eligible reps the allocation rules allow for *lead*."""
-        return self._allocation.filter(lead, self._for_lead(lead, available), self._env.now)
+    def _candidates(self, lead: Lead, available: list[Rep], now: float) -> list[Rep]:
+        """Eligible reps the allocation rules allow for *lead* (never a rep who lost it).
 
-    def _choose(self, lead: Lead, candidates: list[Rep]) -> Rep:
+        May return *available* itself: callers never mutate the lists.
+        """
+        if lead.lost_by is not None:
+            lost = lead.lost_by
+            available = [rep for rep in available if rep.index not in lost]
+        if self._filtering:
+            return self._allocation.filter(lead, available, now)
+        return available
+
+    def _choose(self, lead: Lead, candidates: list[Rep], now: float) -> Rep:
         """The customer's owner if ``keep_owner`` and it is a candidate, else the router's
         pick; the assignment is recorded either way."""
         allocation = self._allocation
         rep = allocation.owner_among(lead, candidates) if self._keep_owner else None
         if rep is None:
-            rep = self._router.choose(lead, candidates, self._env.now, allocation.weight)
-        allocation.record(lead, rep, self._env.now)
+            rep = self._router.choose(lead, candidates, now, allocation.weight)
+        allocation.record(lead, rep, now)
         return rep
 
     def route(self, lead: Lead) -> None:
@@ -117,40 +119,41 @@ class Dispatcher:
         if self.market is not None and lead.grade in self._publish and not lead.reclaims:
             self.market.post(lead)
             return
-        candidates = self._candidates(lead, self._available())
+        now = self._env.now
+        candidates = self._candidates(lead, self._available(now), now)
         if candidates:
-            self._assign(lead, self._choose(lead, candidates))
+            self._assign(lead, self._choose(lead, candidates, now), now)
         else:
-            self._to_pool(lead)
+            self._to_pool(lead, now)
 
-    def _to_pool(self, lead: Lead) -> None:
+    def _to_pool(self, lead: Lead, now: float) -> None:
         rank = 0 if self._fifo_pool else lead.grade_rank
         heapq.heappush(self._pool, (rank, lead.arrived, lead.lead_id, lead))
         excluded = len(lead.lost_by) if lead.lost_by else 0
-        self._log.record((self._env.now, Kind.lead_pooled, lead.lead_id, -1, excluded))
+        self._log.record((now, Kind.lead_pooled, lead.lead_id, -1, excluded))
 
     def drain(self) -> None:
         """Offer pooled leads, best first, to the reps that have capacity now."""
         if not self._pool:
             return
-        available = self._available()
+        now = self._env.now
+        available = self._available(now)
         skipped = []
         while self._pool and available:
             entry = heapq.heappop(self._pool)
             lead = entry[3]
-            candidates = self._candidates(lead, available)
+            candidates = self._candidates(lead, available, now)
             if not candidates:
                 skipped.append(entry)
                 continue
-            rep = self._choose(lead, candidates)
-            self._assign(lead, rep)
+            rep = self._choose(lead, candidates, now)
+            self._assign(lead, rep, now)
             if rep.open_leads >= rep.max_open:
                 available = [r for r in available if r is not rep]
         for entry in skipped:
             heapq.heappush(self._pool, entry)
 
-    def _assign(self, lead: Lead, rep: Rep) -> None:
-        now = self._env.now
+    def _assign(self, lead: Lead, rep: Rep, now: float) -> None:
         lead.rep = rep.index
         lead.assignment += 1
         lead.assignments += 1

@@ -11,9 +11,12 @@ import datetime as dt
 import math
 from array import array
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 import pandas as pd
+
+from sim.columns import string_array
 
 __all__ = ["KINDS", "EventLog", "Kind"]
 
@@ -75,28 +78,43 @@ class EventLog:
     """Append-only log of events with fields ``t`` (hours), ``kind``, ``lead``, ``rep``
     (index, -1 for none) and ``value``.
 
-    Storage is one typed ``array('d')`` holding five doubles per event (ids and kind codes
-    are small integers, exact in a double): appending stores machine values, with no
-    Python object kept per event.  :meth:`frame` reshapes the buffer into one typed
-    column per field.  Hot loops call :attr:`record` with a 5-tuple, which is the
-    buffer's own ``extend`` (no Python frame per event).
+    Hot loops call :attr:`record` with a 5-tuple: it is a list's own ``append`` (no Python
+    frame per event, and the cheapest append CPython has).  Tuples are moved in batches
+    into one typed ``array('d')`` of five doubles per event (ids and kind codes are small
+    integers, exact in a double), so memory stays at 40 bytes an event: the engine calls
+    :meth:`settle` once per arrival, which moves the batch when it is large.  Order is
+    preserved: the array holds the older events, the batch the newer ones.
+    :meth:`frame` reshapes the buffer into one typed column per field.
     """
 
-    __slots__ = ("_data", "record")
+    __slots__ = ("_batch", "_data", "record")
+
+    BATCH = 8192  # events kept as tuples before settle() packs them into the array
 
     def __init__(self) -> None:
         self._data = array("d")
-        self.record = self._data.extend
+        self._batch: list[tuple] = []
+        self.record = self._batch.append
 
     def add(self, t: float, kind: int, lead: int, rep: int = -1, value: float = math.nan) -> None:
         """Record one event (rep -1 means no rep)."""
-        self._data.extend((t, kind, lead, rep, value))
+        self._batch.append((t, kind, lead, rep, value))
+
+    def settle(self) -> None:
+        """Pack the batch into the array if it has grown large (cheap to call often)."""
+        if len(self._batch) >= self.BATCH:
+            self._pack()
+
+    def _pack(self) -> None:
+        self._data.fromlist(list(chain.from_iterable(self._batch)))
+        self._batch.clear()  # in place: ``record`` is bound to this list
 
     def __len__(self) -> int:
-        return len(self._data) // 5
+        return len(self._data) // 5 + len(self._batch)
 
     def frame(self, start: dt.datetime, rep_ids: Sequence[str]) -> pd.DataFrame:
         """The log as a DataFrame: t, time, kind, lead_id, rep_id, value."""
+        self._pack()
         rows = np.frombuffer(self._data, dtype=np.float64).reshape(-1, 5)
         t = rows[:, 0].copy()
         rep = rows[:, 3].astype(np.int64)
@@ -109,7 +127,7 @@ class EventLog:
                     rows[:, 1].astype(np.int8), categories=list(KINDS), ordered=True
                 ),
                 "lead_id": rows[:, 2].astype(np.int64),
-                "rep_id": pd.array(names[rep], dtype="string"),
+                "rep_id": string_array(names[rep]),
                 "value": rows[:, 4].copy(),
             }
         )

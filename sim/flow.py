@@ -35,6 +35,7 @@ import pandas as pd
 from policies.intake import INTAKE_FIELDS, Intake, IntakeParams
 from policies.policy import PolicyBase
 from policies.scoring import SCORERS
+from sim.columns import null_string_array, string_array
 from sim.config import Scenario
 from sim.errors import ConfigError
 from sim.leadgen import missing_probability
@@ -142,11 +143,11 @@ class IntakeGate:
     def columns(self, leads: Sequence[Lead]) -> dict[str, pd.api.extensions.ExtensionArray]:
         """``dropped_reason`` and ``defaulted_fields`` of *leads* (NA when none)."""
         if not (self.dropped or self.defaulted):  # the common case: intake changed nothing
-            return {name: pd.array([None] * len(leads), dtype="string") for name in _COLUMNS}
+            return {name: null_string_array(len(leads)) for name in _COLUMNS}
         ids = [lead.lead_id for lead in leads]
         return {
-            "dropped_reason": pd.array([self.dropped.get(i) for i in ids], dtype="string"),
-            "defaulted_fields": pd.array([self.defaulted.get(i) for i in ids], dtype="string"),
+            "dropped_reason": string_array([self.dropped.get(i) for i in ids]),
+            "defaulted_fields": string_array([self.defaulted.get(i) for i in ids]),
         }
 
     def warnings(self, leads: Sequence[Lead]) -> list[str]:

@@ -25,6 +25,8 @@ from sim.randomness import Streams
 
 __all__ = ["MISSABLE_FIELDS", "LeadFactory", "missing_probability"]
 
+_GRADE_RANK = {grade: rank for rank, grade in enumerate(GRADES)}  # 'A' -> 0
+
 _BLOCK = 1024
 _STREAMS = (
     "channel",
@@ -143,7 +145,7 @@ class LeadFactory:
         """Score and grade *lead* on its attributes as they are now (after intake)."""
         lead.score = score = self._scorer.score(lead)
         lead.grade = grade = self._scorer.grade(score)
-        lead.grade_rank = GRADES.index(grade)
+        lead.grade_rank = _GRADE_RANK[grade]
 
     def new_lead(self, now: float) -> Lead:
         """The next lead, drawn and graded at once (for callers without an intake stage)."""

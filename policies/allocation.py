@@ -8,7 +8,9 @@ A policy's ``allocation:`` block composes independent rules, each off unless giv
     rep may take an A-lead only if, counting it, A-leads stay within the share.
 ``capability_match``
     Reps whose median close cycle is under ``cycle_days_below`` (default 14) get A-leads
-    with weight ``a_weight`` (default x1.3).
+    with weight ``a_weight`` (default x1.3).  The cycle is the rep's ``close_cycle_days``
+    attribute, or (``cycle_from: history``) the median of the deals the rep won in the
+    run, once it has ``min_deals`` of them.
 ``rep_weights``
     A base weight per rep id (default 1); weight 0 means "never receives".
 ``caps``
@@ -33,6 +35,7 @@ keeps the per-rep counters and the customer owners it needs (:meth:`record`).
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
@@ -76,11 +79,18 @@ class NewbieProtection(BaseModel):
 
 
 class CapabilityMatch(BaseModel):
-    """A-lead weight for fast closers."""
+    """A-lead weight for fast closers.
+
+    ``cycle_from``: ``attribute`` uses the rep's ``close_cycle_days`` (historical median
+    from the scenario); ``history`` uses the median close cycle of the deals the rep has
+    won in this run once there are ``min_deals`` of them (the attribute until then).
+    """
 
     model_config = _STRICT
     cycle_days_below: float = Field(14, gt=0)
     a_weight: float = Field(1.3, ge=0)
+    cycle_from: Literal["attribute", "history"] = "attribute"
+    min_deals: int = Field(3, ge=1)
 
 
 class Caps(BaseModel):
@@ -132,6 +142,7 @@ class Allocation:
             and rep.close_cycle_days < params.capability_match.cycle_days_below
             for rep in team
         ]
+        self._cycles: list[list[float]] = [[] for _ in team]  # won deals' cycles, in days
         self._pools = {grade: {r for r in reps} for grade, reps in params.grade_pools.items()}
         self._capped = params.caps.per_day is not None or params.caps.per_month is not None
         self._weighted = bool(params.rep_weights) or params.capability_match is not None
@@ -161,6 +172,29 @@ class Allocation:
     def active(self) -> bool:
         """False when no rule is on: :meth:`filter` then allows every candidate."""
         return self._active
+
+    @property
+    def learns_cycles(self) -> bool:
+        """Whether capability match reads close cycles from the run's own won deals."""
+        rule = self.params.capability_match
+        return rule is not None and rule.cycle_from == "history"
+
+    def note_won_deal(self, rep_index: int, cycle_days: float) -> None:
+        """A deal of the rep was won after *cycle_days*: with ``cycle_from: history``,
+        the rep's capability is its median cycle once it has ``min_deals`` won deals."""
+        if not self.learns_cycles:
+            return
+        rule = self.params.capability_match
+        cycles = self._cycles[rep_index]
+        cycles.append(cycle_days)
+        if len(cycles) >= rule.min_deals:  # type: ignore[union-attr]
+            median = statistics.median(cycles)
+            self._fast[rep_index] = median < rule.cycle_days_below  # type: ignore[union-attr]
+
+    def close_cycle(self, rep_index: int) -> float | None:
+        """Median close cycle (days) of the rep's won deals in this run (None: none yet)."""
+        cycles = self._cycles[rep_index]
+        return statistics.median(cycles) if cycles else None
 
     # -- customer ownership --------------------------------------------------------------
     def owner(self, lead: RoutedLead) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Literal, Protocol
 
 import numpy as np
@@ -28,6 +29,9 @@ __all__ = [
     "WeightedRoundRobin",
     "WeightedRoundRobinParams",
 ]
+
+_SCAN_LIMIT = 16  # candidate lists up to this size are scanned, longer ones indexed
+_INDEX = attrgetter("index")
 
 ROUTERS: Registry = Registry("router")
 
@@ -104,7 +108,18 @@ class RoundRobin:
         if not candidates:
             raise ValueError("choose() needs at least one candidate")
         position, last, n = self._position_of, self._last, self._n
-        # The candidate nearest after the turn in rotation order (distance 0 = next).
+        if len(candidates) > _SCAN_LIMIT:
+            # Many candidates: index them (in C), then walk the rotation from the turn;
+            # the walk usually stops after a step or two.
+            by_index = dict(zip(map(_INDEX, candidates), candidates, strict=True))
+            order = self._order
+            for step in range(1, n + 1):
+                rep = by_index.get(order[(last + step) % n])
+                if rep is not None:
+                    self._last = (last + step) % n
+                    return rep
+            raise ValueError("candidates are not members of the team")
+        # Few candidates: the one nearest after the turn in rotation order.
         best, best_distance = None, n
         try:
             for rep in candidates:

@@ -89,6 +89,11 @@ class BantScoringParams(BaseModel):
     timeline_within_days: float = Field(90, gt=0)
     dwell_over_seconds: float = Field(180, ge=0)
     grades: GradeThresholds = GradeThresholds()
+    # Extra points by attribute value, e.g. {industry: {lab: 8}}: how what reps claim
+    # for in a marketplace feeds back into the score (see sim.claim_feedback).
+    attribute_points: dict[
+        Literal["channel", "region", "industry", "budget_band"], dict[str, int]
+    ] = Field(default_factory=dict)
 
 
 @SCORERS.register("bant", BantScoringParams)
@@ -107,6 +112,7 @@ class BantScorer:
         self._dwell, self._whitepaper, self._trial = pts.dwell, pts.whitepaper, pts.trial
         self._within_days, self._dwell_over = params.timeline_within_days, params.dwell_over_seconds
         self._a, self._b = params.grades.A, params.grades.B
+        self._attribute_points = [(a, t) for a, t in params.attribute_points.items() if t]
 
     def score(self, lead: ScoredAttributes) -> int:
         """Sum of the points the lead earns, capped at 100."""
@@ -125,7 +131,9 @@ class BantScorer:
             total += self._whitepaper
         if lead.trial:
             total += self._trial
-        return min(int(total), 100)
+        for attribute, table in self._attribute_points:
+            total += table.get(getattr(lead, attribute, None), 0)
+        return max(0, min(int(total), 100))
 
     def grade(self, score: int) -> str:
         """'A', 'B' or 'C' by the thresholds (a score equal to a threshold reaches it)."""

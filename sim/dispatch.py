@@ -17,7 +17,10 @@ customer's first assignment makes its rep the owner whether it was routed or cla
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import heapq
+import math
 from collections.abc import Sequence
 
 import simpy
@@ -51,6 +54,15 @@ class Dispatcher:
         self._allocation = allocation
         self._keep_owner = allocation.params.keep_owner
         self._filtering = allocation.active  # False: every eligible rep is a candidate
+        # Cache of _available(): valid before _cache_until while no cap was crossed.
+        start = self._reps[0].calendar.start if self._reps else dt.datetime(2000, 1, 1)
+        midnight = dt.datetime.combine(start.date(), dt.time())
+        self._day0 = (midnight - start).total_seconds() / 3600  # clock value of day 0
+        self._hires = sorted(rep.hire_t for rep in self._reps if rep.hire_t > -math.inf)
+        self._cap_changes = 0
+        self._cached: list[Rep] = []
+        self._cache_until = -math.inf
+        self._cache_version = -1
         self.market: Market | None = None  # set by the engine when the policy has one
         self._publish: frozenset[str] = frozenset()
         self._reclaim_to_market = False
@@ -77,7 +89,23 @@ class Dispatcher:
 
     # -- eligibility -------------------------------------------------------------------
     def _available(self, now: float) -> list[Rep]:
-        """Reps that could take a lead at *now*, ignoring lead-specific exclusions."""
+        """Reps that could take a lead at *now*, ignoring lead-specific exclusions.
+
+        Cached: the answer can only change at a calendar midnight (working days, leave),
+        at a hire, or when a rep reaches or leaves its open-lead cap (``_cap_changes``).
+        """
+        if now >= self._cache_until:  # a midnight or a hire has passed: recompute
+            day = (now - self._day0) // 24
+            i = bisect.bisect_right(self._hires, now)
+            next_hire = self._hires[i] if i < len(self._hires) else math.inf
+            self._cache_until = min(self._day0 + (day + 1) * 24, next_hire)
+            self._cache_version = -1
+        if self._cache_version != self._cap_changes:
+            self._cached = self._compute_available(now)
+            self._cache_version = self._cap_changes
+        return self._cached
+
+    def _compute_available(self, now: float) -> list[Rep]:
         working_day: dict[str, bool] = {}  # calendars are shared: ask each one once
         available = []
         for rep in self._reps:
@@ -161,6 +189,8 @@ class Dispatcher:
         if lead.first_rep < 0:
             lead.first_rep, lead.first_assigned = rep.index, now
         rep.open_leads += 1
+        if rep.open_leads == rep.max_open:
+            self._cap_changes += 1  # the rep leaves the available list
         rep.leads_assigned += 1
         rep.a_leads_assigned += lead.grade_rank == 0
         rep.enqueue(lead)
@@ -170,6 +200,12 @@ class Dispatcher:
         if rep.wake is not None:
             rep.wake.succeed()
             rep.wake = None
+
+    def release(self, rep: Rep) -> None:
+        """One of *rep*'s open leads is closed (touched to the end) or taken away."""
+        rep.open_leads -= 1
+        if rep.open_leads == rep.max_open - 1:
+            self._cap_changes += 1  # back below the cap: available again
 
     # -- SLA actions -------------------------------------------------------------------
     def _remind(self, lead: Lead, step: SlaStep) -> None:
@@ -183,7 +219,7 @@ class Dispatcher:
 
     def _reclaim(self, lead: Lead, step: SlaStep) -> None:
         rep = self._reps[lead.rep]
-        rep.open_leads -= 1
+        self.release(rep)
         rep.leads_lost += 1
         lead.reclaims += 1
         lead.urgent = False

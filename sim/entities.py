@@ -85,6 +85,7 @@ class Rep:
     opt_out: bool = False  # takes no new leads
     strength: float = 1.0  # relative skill (marketplace claim order)
     claim_filters: object = None  # policies.marketplace.ClaimFilters of the rep
+    claim_ahead: int = 0  # claimed-but-unworked leads the rep hoards while busy
     open_leads: int = 0  # assigned and not yet completed, including the one in hand
     queue: list = field(default_factory=list)  # heap of (urgent, grade, arrived, id, ver, lead)
     wake: simpy.Event | None = None  # set while the rep idles waiting for a lead

@@ -1,9 +1,11 @@
-"""The marketplace mechanism: posted leads wait until an idle rep claims one.
+"""The marketplace mechanism: posted leads wait until a rep claims one.
 
-A rep claims only while idle (working time, empty queue, below the open-lead cap and
-the daily claim limit).  A newly posted lead is offered to the idle reps at once -
-strongest first when the team cherry-picks, else in a seeded random order - and a rep
-who falls idle looks at the market before waiting.  The choice of lead is pure policy
+A rep claims in working time, below the open-lead cap and the daily claim limit, when
+idle (empty queue) or, if it hoards (``claim_ahead`` > 0), while it holds at most
+``claim_ahead`` open leads: a hoarder keeps that many claimed leads waiting in its queue.
+A newly posted lead is offered to the reps who want one at once - strongest first when
+the team cherry-picks, else in a seeded random order - and a rep who falls idle, or a
+hoarder about to pick its next lead, looks at the market.  The choice of lead is pure policy
 code (:func:`policies.marketplace.pick`); with probability ``cherry_picking`` a claim
 takes the best-scored match instead of the oldest.
 """
@@ -40,6 +42,7 @@ class Market:
         self._posted: list[Lead] = []
         self._claims: dict[int, tuple[int, int]] = {}  # rep index -> (day, claims that day)
         self.reasons: dict[int, str] = {}  # lead id -> claim reason
+        self._by_strength = sorted(self._reps, key=lambda rep: (-rep.strength, rep.index))
 
     def __len__(self) -> int:
         return len(self._posted)
@@ -55,12 +58,23 @@ class Market:
         for rep in self._claim_order():
             if not self._posted:
                 return
-            if rep.wake is not None:  # idle, waiting for work
+            if rep.wake is not None or self._hoards(rep):  # idle, or keeping a stock
                 self.claim(rep)
+
+    @staticmethod
+    def _hoards(rep: Rep) -> bool:
+        """Whether *rep* wants another lead in stock (it holds <= claim_ahead open leads)."""
+        return rep.claim_ahead > 0 and rep.open_leads <= rep.claim_ahead
+
+    def top_up(self, rep: Rep) -> None:
+        """Let a hoarding *rep* claim until it holds ``claim_ahead`` + 1 open leads, the
+        market has nothing it wants, or a limit stops it."""
+        while self._hoards(rep) and self.claim(rep):
+            pass
 
     def _claim_order(self) -> list[Rep]:
         if self._cherry > 0:  # the strong claim first
-            return sorted(self._reps, key=lambda rep: (-rep.strength, rep.index))
+            return self._by_strength
         return [self._reps[i] for i in self._rng.permutation(len(self._reps))]
 
     def _may_claim(self, rep: Rep) -> bool:

@@ -97,6 +97,7 @@ def build_team(scenario: Scenario, streams: Streams) -> list[Rep]:
             opt_out=spec.opt_out,
             strength=spec.strength,
             claim_filters=spec.claim_filters,
+            claim_ahead=spec.claim_ahead,
         )
         rep.touch = Sampler(spec.touch_time, streams.get(f"rep.{spec.id}.touch_time"))
         reps.append(rep)

@@ -89,6 +89,36 @@ def test_capability_match_weights_a_leads_for_fast_closers():
     assert sum(p.rep_id == "fast" for p in picks) == 500
 
 
+def test_capability_match_can_learn_cycles_from_won_deals():
+    # No attribute: nobody is fast until the run's own won deals say so.
+    reps = [Rep(0, "a"), Rep(1, "b", close_cycle_days=30)]
+    params = AllocationParams.model_validate(
+        {"capability_match": {"cycle_from": "history", "min_deals": 3, "a_weight": 2.0}}
+    )
+    alloc = Allocation(params, reps, START)
+    assert alloc.learns_cycles
+    a_lead = Lead("A")
+    assert alloc.weight(a_lead, reps[0]) == alloc.weight(a_lead, reps[1]) == 1.0
+    alloc.note_won_deal(0, 9.0)
+    alloc.note_won_deal(0, 30.0)
+    assert alloc.weight(a_lead, reps[0]) == 1.0  # two deals: below min_deals
+    alloc.note_won_deal(0, 11.0)
+    assert alloc.close_cycle(0) == 11.0
+    assert alloc.weight(a_lead, reps[0]) == 2.0 and alloc.weight(Lead("B"), reps[0]) == 1.0
+    for cycle in (40.0, 50.0):  # the median moves above 14 days: the weight goes away
+        alloc.note_won_deal(0, cycle)
+    assert alloc.close_cycle(0) == 30.0 and alloc.weight(a_lead, reps[0]) == 1.0
+    # With cycle_from: attribute, won deals change nothing.
+    plain = Allocation(
+        AllocationParams.model_validate({"capability_match": {}}),
+        [Rep(0, "a", close_cycle_days=10)],
+        START,
+    )
+    for _ in range(5):
+        plain.note_won_deal(0, 60.0)
+    assert not plain.learns_cycles and plain.weight(a_lead, plain._team[0]) == 1.3
+
+
 def test_smooth_weighted_round_robin_has_no_bursts():
     reps = team(3)
     router = WeightedRoundRobin(WRRParams(), reps, np.random.default_rng(1), START)

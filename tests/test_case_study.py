@@ -1,10 +1,9 @@
 """The source's lead-allocation case study (DOMAIN.md 1), the default demo.
 
-The scenario and its two policies validate, and short runs of each policy on the same
-seeds point the way the source's claims do: the "after" rules lower the mean first-touch
-time, spread the A-leads (the top 20% of reps hold a smaller share) and give new reps a
-valid lead sooner.  Only the direction is tested; the sizes are in the scenario's
-comments and depend on the horizon.
+The scenario and its two policies validate; four-week runs of each policy on the same
+seeds show the source's symptoms under "before" (slow first touch, A-leads concentrated
+in the top 20% of reps, new reps waiting weeks for a valid lead) and their removal under
+"after".  The 8-week figures are in the scenario's header.
 """
 
 from __future__ import annotations
@@ -16,13 +15,14 @@ import pytest
 from conftest import POLICIES, SCENARIOS
 from sim import load_policy, load_scenario, run
 from sim.cli import main
+from sim.fairness import new_rep_waits
 from sim.metrics import kpis
 
 SCENARIO = SCENARIOS / "east_china_medtech.yaml"
 BEFORE = POLICIES / "east_china_before.yaml"
 AFTER = POLICIES / "east_china_after.yaml"
-SHORT = ["horizon_days=14"]  # two weeks: one new rep is hired on day 7
-SEEDS = (1, 2, 3, 4)
+FOUR_WEEKS = ["horizon_days=28"]
+SEEDS = (1, 2)
 
 
 def test_case_study_files_validate(capsys):
@@ -53,22 +53,31 @@ def test_case_study_policies_are_what_the_source_describes():
 
 
 @pytest.mark.slow
-def test_after_points_the_way_the_source_claims():
-    # Means over a few seeds: a 14-day run hires a single new rep (day 7), whose wait
-    # for a first valid lead is one noisy draw per run; each pair of runs takes ~1 s.
-    # Caveat: over the full 8 weeks the new-rep wait shows no significant difference
-    # (see the scenario's header); the two-week direction holds on these seeds.
-    scenario = load_scenario(SCENARIO, SHORT)
-    names = ("first_touch_hours_mean", "a_leads_top20_share", "new_rep_days_to_valid_lead")
-    totals = {"before": dict.fromkeys(names, 0.0), "after": dict.fromkeys(names, 0.0)}
+def test_before_shows_the_symptoms_and_after_removes_them():
+    # Four weeks (two new reps hired, on days 7 and 14), two seeds, each pair of runs a
+    # few seconds.  Margins are wide: the 8-week means are in the scenario's header
+    # (before: first touch 12.5 h, top-20% A share 63%, new reps ~32 days).
+    scenario = load_scenario(SCENARIO, FOUR_WEEKS)
     for seed in SEEDS:
-        before = kpis(run(scenario, load_policy(BEFORE), seed))
-        after = kpis(run(scenario, load_policy(AFTER), seed))
+        before_run = run(scenario, load_policy(BEFORE), seed)
+        after_run = run(scenario, load_policy(AFTER), seed)
+        before, after = kpis(before_run), kpis(after_run)
         assert before["leads_arrived"] == after["leads_arrived"]  # same leads (same seed)
         assert after["leads_dropped"] == 0  # the channel mapping drops nothing
-        for label, values in (("before", before), ("after", after)):
-            for name in names:
-                assert not math.isnan(values[name]), (label, name, seed)
-                totals[label][name] += values[name]
-    for name in names:
-        assert totals["after"][name] < totals["before"][name], (name, totals)
+        # Hoarding and slow key-account touches: leads wait hours for a first touch.
+        assert before["first_touch_hours_mean"] > 8.0
+        assert after["first_touch_hours_mean"] < before["first_touch_hours_mean"] - 3.0
+        # Cherry-picking concentrates the A-leads in the top 20% of reps.
+        assert before["a_leads_top20_share"] > 0.55
+        assert after["a_leads_top20_share"] < 0.45
+        # New reps, last in the claim order, wait weeks; newbie-protected routing feeds
+        # them within days.
+        waits_before = new_rep_waits(before_run)
+        waits_after = new_rep_waits(after_run)
+        assert len(waits_before) == len(waits_after) == 2
+        assert waits_before["days_to_first_valid_lead"].min() >= 7.0
+        assert waits_after["days_to_first_valid_lead"].max() < 7.0
+        assert not waits_after["censored"].any()
+        assert before["qualification_rate"] < after["qualification_rate"]
+        for values in (before, after):
+            assert not any(math.isnan(v) for v in values.values() if isinstance(v, float))

@@ -56,6 +56,46 @@ def test_daily_claim_limit_holds():
     assert any("unclaimed in the marketplace" in w for w in result.warnings)
 
 
+def _open_leads_at_claims(result) -> dict[str, list[int]]:
+    """Per rep: open leads it held just before each of its claims (from the event log:
+    +1 on assignment, -1 when a touch completes or the lead is reclaimed)."""
+    ev = result.events.sort_values(["t"], kind="stable")
+    held: dict[str, int] = {}
+    before_claim: dict[str, list[int]] = {}
+    for kind, rep in zip(ev["kind"], ev["rep_id"], strict=True):
+        if kind == "lead_claimed":
+            before_claim.setdefault(rep, []).append(held.get(rep, 0))
+        elif kind == "lead_assigned":
+            held[rep] = held.get(rep, 0) + 1
+        elif kind in ("touch_completed", "lead_reclaimed"):
+            held[rep] -= 1
+    return before_claim
+
+
+def test_hoarders_claim_ahead_of_capacity_and_others_only_when_idle():
+    data = tiny_scenario_dict(horizon_days=3, arrivals={"rate_per_hour": 6})
+    slow = {"dist": "constant", "value": 0.5}
+    group = {**data["team"]["groups"][0], "touch_time": slow}
+    data["team"]["groups"] = [
+        {**group, "count": 1, "id_prefix": "hoarder-", "strength": 2, "claim_ahead": 4},
+        {**group, "count": 2, "id_prefix": "plain-"},
+    ]
+    data["team"]["cherry_picking"] = 0.5
+    policy = policy_model().model_validate(
+        {"marketplace": {"enabled": True, "claim_limit_per_day": 40}, "sla": {"steps": []}}
+    )
+    result = run(Scenario.model_validate(data), policy, 2)
+    held = _open_leads_at_claims(result)
+    hoarder = held.pop("hoarder-1")
+    assert max(hoarder) == 4  # claims while holding up to claim_ahead leads, never more
+    assert len(held) == 2 and all(max(v) == 0 for v in held.values())  # idle claims only
+    # The hoarder holds leads it is not working: they wait in its queue.
+    leads = result.leads
+    waits = leads["first_touch_t"] - leads["assigned_t"]
+    assert waits[leads["touch_rep"] == "hoarder-1"].max() >= 1.0
+    assert waits[leads["touch_rep"] != "hoarder-1"].max() == 0.0
+
+
 def test_claim_filters_are_respected():
     data = tiny_scenario_dict(horizon_days=1, leads={"industries": {"lab": 1, "clinic": 1}})
     data["team"]["groups"][0].update(count=1, claim_filters={"industries": ["lab"]})

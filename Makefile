@@ -45,6 +45,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py
+	$(BIN)/python bench/sweep_speedup.py
 
 # After a change that alters report outputs: refresh what nbval compares against.
 notebooks: $(STAMP)

@@ -14,6 +14,9 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from policies.allocation import AllocationParams
+from policies.checkpoints import CheckpointPolicy
+from policies.commission import CommissionPlan
+from policies.freeze import FreezeLadder
 from policies.intake import IntakeParams
 from policies.marketplace import MarketplaceParams
 from policies.registry import Registry
@@ -34,6 +37,9 @@ class PolicyBase(BaseModel):
     intake: IntakeParams = IntakeParams()
     allocation: AllocationParams = AllocationParams()
     marketplace: MarketplaceParams = MarketplaceParams()
+    checkpoints: CheckpointPolicy = CheckpointPolicy()  # used only with a scenario process
+    commission: CommissionPlan = CommissionPlan()  # incentives: basis, rates, rebates
+    freeze: FreezeLadder = FreezeLadder()  # incentives: bad-debt freeze ladder
 
 
 def _family(registry: Registry) -> Any:

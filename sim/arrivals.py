@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from sim.config import ArrivalProcess, ScheduledArrivals
+from sim.config import ArrivalProcess, ReplayArrivals, ScheduledArrivals
 
 __all__ = ["arrival_times"]
 
@@ -32,6 +32,11 @@ def arrival_times(
     """Yield increasing arrival times (hours since *start*), without end."""
     if isinstance(process, ScheduledArrivals):
         yield from process.at_hours
+        return
+    if isinstance(process, ReplayArrivals):  # imported leads (sim.replay)
+        from sim.replay import replay_times
+
+        yield from replay_times(process, start)
         return
     rates = process.hourly_rates()
     if rates is None:

@@ -19,7 +19,7 @@ __all__ = ["main"]
 # Modules that add subcommands. Each exposes ``add_commands(sub) -> dict[name, handler]``
 # where ``sub`` is the subparsers object and a handler takes the parsed args and returns
 # the exit code. Keeps each command family in its own module.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("sim.experiment_cli", "sim.incentive_cli", "sim.history_cli")
 
 EXIT_INPUT = 2
 EXIT_FAILED = 1
@@ -91,6 +91,11 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
         "--name", help="report file name (default from scenario, policy or policies, seed)"
     )
     rep.add_argument("--out", help="reports folder (default reports/)")
+    rep.add_argument(
+        "--batch",
+        metavar="FILE",
+        help="render one report per variant of a batch YAML file, in parallel (sim/batch.py)",
+    )
     handlers = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report}
     for module_name in COMMAND_MODULES:
         handlers.update(importlib.import_module(module_name).add_commands(sub))
@@ -192,6 +197,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sim.reports import find_notebook, notebook_parameters, run_report
     from sim.yamlio import parse_scalar
 
+    if args.batch is not None:
+        from sim.batch import cmd_report_batch
+
+        return cmd_report_batch(args)
     known = notebook_parameters(find_notebook(args.notebook))
     params = {name: parse_scalar(value) for name, value in args.parameter}
     if args.scenario is not None:
@@ -202,6 +211,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.notebook}: --scenario is required for this report")
     if args.policy or {"policy", "baseline", "candidate"} & set(known):
         params.update(_policy_parameters(args.notebook, known, args.policy))
+    if args.name is None and "sweep_dir" in known:  # sweep_report: named after the sweep
+        args.name = Path(str(params.get("sweep_dir", known["sweep_dir"])).strip("\"'")).name
     name = args.name or _report_name(args.scenario or args.notebook, known, params)
     html = run_report(args.notebook, params, report_name=name, out_dir=args.out)
     print(html)

@@ -30,6 +30,7 @@ from policies.policy import PolicyBase, default_policy, policy_model
 from sim.distributions import Distribution, Exponential
 from sim.errors import ConfigError
 from sim.overrides import apply_overrides
+from sim.process_config import ProcessSpec
 from sim.response import ExponentialDecay, ResponseDecay
 from sim.yamlio import load_mapping
 
@@ -39,6 +40,7 @@ __all__ = [
     "LeadAttributes",
     "Qualification",
     "RepSpec",
+    "ReplayArrivals",
     "Scenario",
     "format_validation_error",
     "load_policy",
@@ -107,6 +109,9 @@ class RepTemplate(BaseModel):
     opt_out: bool = False  # takes no new leads (works those already assigned)
     strength: float = Field(1.0, gt=0)  # relative skill: the strong claim first
     claim_filters: ClaimFilters = ClaimFilters()  # what the rep looks for in a marketplace
+    # Marketplace hoarding: unworked claimed leads the rep keeps in hand while busy (0: the
+    # rep claims only when idle).  Bounded by max_open_leads and the daily claim limit.
+    claim_ahead: int = Field(0, ge=0)
 
     @model_validator(mode="after")
     def _leave_ordered(self) -> RepTemplate:
@@ -246,8 +251,28 @@ class ScheduledArrivals(BaseModel):
         return self
 
 
-ArrivalProcess = Annotated[PoissonArrivals | ScheduledArrivals, Field(discriminator="process")]
-"""Any arrival process, selected by its ``process`` key (default ``poisson``)."""
+class ReplayArrivals(BaseModel):
+    """Leads replayed from imported data (``python -m sim import``): their real arrival
+    times and attributes (see :mod:`sim.replay`).  ``replay`` is a canonical
+    ``leads.parquet``; in a scenario file it is relative to that file."""
+
+    model_config = _STRICT
+    process: Literal["replay"] = "replay"
+    replay: Path
+
+    @field_validator("replay")
+    @classmethod
+    def _exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no such file {str(value)!r} (write it with 'python -m sim import')")
+        return value
+
+
+ArrivalProcess = Annotated[
+    PoissonArrivals | ScheduledArrivals | ReplayArrivals, Field(discriminator="process")
+]
+"""Any arrival process, selected by its ``process`` key (default ``poisson``; a mapping
+with a ``replay`` key defaults to ``replay``)."""
 
 
 def _mix(default: Mapping[str, float]) -> Any:
@@ -311,12 +336,25 @@ class LeadAttributes(BaseModel):
         return self
 
 
+QUALIFYING_ATTRIBUTES = ("channel", "region", "industry", "budget_band")
+"""Lead attributes whose values may carry a qualification multiplier."""
+
+
 class Qualification(BaseModel):
-    """Odds that a touched lead qualifies: base probability by grade x response decay."""
+    """Odds that a touched lead qualifies: base probability by grade x response decay,
+    times optional multipliers by attribute value (capped at 1).
+
+    ``multipliers`` is value the score does not see, e.g. ``{industry: {lab: 1.5}}``:
+    what experienced reps know and claim for in a marketplace (see
+    :mod:`sim.claim_feedback`).  Values not listed keep x1.
+    """
 
     model_config = _STRICT
     base: dict[Literal["A", "B", "C"], float] = _mix({"A": 0.6, "B": 0.35, "C": 0.12})
     decay: ResponseDecay = ExponentialDecay()
+    multipliers: dict[Literal["channel", "region", "industry", "budget_band"], dict[str, float]] = (
+        Field(default_factory=dict)
+    )
 
     @model_validator(mode="after")
     def _probabilities(self) -> Qualification:
@@ -325,11 +363,16 @@ class Qualification(BaseModel):
             raise ValueError(f"base is missing grade(s) {sorted(missing)}")
         if any(not 0 <= p <= 1 for p in self.base.values()):
             raise ValueError("base probabilities must be in [0, 1]")
+        for attribute, table in self.multipliers.items():
+            for value, factor in table.items():
+                if not 0 <= factor < math.inf:
+                    raise ValueError(f"multipliers.{attribute}.{value} must be >= 0, got {factor}")
         return self
 
 
 class Scenario(BaseModel):
-    """The world: team, calendars, arrivals, lead attributes, qualification odds."""
+    """The world: team, calendars, arrivals, lead attributes, qualification odds and,
+    optionally, the sales process that qualified leads go through (``process:``)."""
 
     model_config = _STRICT
     name: str = "scenario"
@@ -347,11 +390,12 @@ class Scenario(BaseModel):
     @classmethod
     def _default_process(cls, value: Any) -> Any:
         if isinstance(value, dict) and "process" not in value:
-            return {**value, "process": "poisson"}
+            return {**value, "process": "replay" if "replay" in value else "poisson"}
         return value
 
     leads: LeadAttributes = LeadAttributes()
     qualification: Qualification = Qualification()
+    process: ProcessSpec | None = None  # opportunity stage model (sim.process); None: none
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -404,6 +448,9 @@ def _validate(model: type[BaseModel], data: Mapping[str, Any], source: str) -> A
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read and validate a scenario YAML file, after applying ``key=value`` overrides."""
     data = apply_overrides(load_mapping(path), overrides, source=str(path))
+    arrivals = data.get("arrivals")
+    if isinstance(arrivals, dict) and isinstance(arrivals.get("replay"), str):  # file-relative
+        data["arrivals"] = {**arrivals, "replay": Path(path).parent / arrivals["replay"]}
     return _validate(Scenario, data, str(path))
 
 

@@ -19,6 +19,7 @@ from policies.policy import PolicyBase, default_policy
 from policies.routing import ROUTERS
 from policies.scoring import SCORERS
 from sim.arrivals import arrival_times
+from sim.calendar import AlwaysOpen
 from sim.config import Scenario
 from sim.dispatch import Dispatcher
 from sim.entities import Lead, Rep
@@ -27,7 +28,9 @@ from sim.eventlog import EventLog, Kind
 from sim.flow import IntakeGate
 from sim.leadgen import LeadFactory
 from sim.market import Market
+from sim.process import Pipeline
 from sim.randomness import Streams
+from sim.replay import lead_source
 from sim.result import RunResult, build_result
 from sim.team import build_team
 
@@ -63,45 +66,82 @@ def _arrivals(
 ):
     """Leads arrive, pass intake, are graded, then routed (or dropped, never routed)."""
     horizon = scenario.horizon_hours
+    timeout, draw, grade, keep = env.timeout, factory.draw, factory.grade, leads.append
+    admit = gate.admit if gate.active else None
+    record, settle, route = log.record, log.settle, dispatcher.route
+    arrived, dropped_kind = Kind.lead_arrived, Kind.lead_dropped
     for t in arrival_times(scenario.arrivals, scenario.start, streams.get("arrivals")):
         if t >= horizon:
             return
-        yield env.timeout(t - env.now)
+        yield timeout(t - env.now)
         t = env.now  # the clock's value, so a touch at this instant waits exactly 0
-        lead = factory.draw(t)
-        leads.append(lead)
-        dropped = gate.admit(lead)  # fills channel defaults first: they earn their points
-        factory.grade(lead)
-        log.record((t, Kind.lead_arrived, lead.lead_id, -1, lead.score))
+        lead = draw(t)
+        keep(lead)
+        # Intake fills channel defaults before grading: the defaults earn their points.
+        dropped = admit(lead) if admit is not None else None
+        grade(lead)
+        settle()
+        record((t, arrived, lead.lead_id, -1, lead.score))
         if dropped is not None:
-            log.record((t, Kind.lead_dropped, lead.lead_id, -1, dropped))
+            record((t, dropped_kind, lead.lead_id, -1, dropped))
             continue
-        dispatcher.route(lead)
+        route(lead)
 
 
 def _qualification_odds(scenario: Scenario) -> Callable[[Lead], float]:
-    """Qualification probability of a lead at its first touch: base[grade] x decay(delay)."""
+    """Qualification probability of a lead at its first touch: base[grade] x decay(delay)
+    (x the attribute multipliers, capped at 1, when the scenario has any)."""
     base, decay = dict(scenario.qualification.base), scenario.qualification.decay
+    multipliers = scenario.qualification.multipliers
+    if multipliers:
+        tables = [(attr, table) for attr, table in multipliers.items() if table]
+
+        def factor(lead: Lead) -> float:
+            f = 1.0
+            for attr, table in tables:
+                f *= table.get(getattr(lead, attr), 1.0)
+            return f
+
+        if decay.clock == "business":
+            return lambda lead: min(
+                1.0, base[lead.grade] * factor(lead) * decay(lead.first_touch_business)
+            )
+        return lambda lead: min(
+            1.0, base[lead.grade] * factor(lead) * decay(lead.first_touch - lead.arrived)
+        )
     if decay.clock == "business":
         return lambda lead: base[lead.grade] * decay(lead.first_touch_business)
     return lambda lead: base[lead.grade] * decay(lead.first_touch - lead.arrived)
 
 
-def _rep_work(env, rep: Rep, odds: Callable[[Lead], float], dispatcher: Dispatcher, log: EventLog):
-    """A rep's day: work the queue during working time, idle otherwise."""
+def _rep_work(
+    env,
+    rep: Rep,
+    odds: Callable[[Lead], float],
+    dispatcher: Dispatcher,
+    log: EventLog,
+    pipeline: Pipeline | None = None,
+):
+    """A rep's day: work the queue during working time, idle otherwise; a lead that
+    qualifies opens an opportunity when the scenario has a process model."""
     calendar, record, timeout = rep.calendar, log.record, env.timeout
     is_working, worked_between = calendar.is_working, calendar.working_hours_between
     next_lead, draw_touch, drain, index = rep.next_lead, rep.touch, dispatcher.drain, rep.index
+    release = dispatcher.release
     started, completed = Kind.touch_started, Kind.touch_completed
     qualified, disqualified = Kind.lead_qualified, Kind.lead_disqualified
+    always_open = isinstance(calendar, AlwaysOpen)  # skip calendar calls in the loop
+    hoards = rep.claim_ahead > 0 and dispatcher.market is not None
     if rep.hire_t > env.now:
         yield timeout(rep.hire_t - env.now)
     while True:
         now = env.now
-        if not is_working(now):
+        if not always_open and not is_working(now):
             yield timeout(calendar.next_working(now) - now)
             drain()  # a shift starts: capacity appears
             continue
+        if hoards:
+            dispatcher.market.top_up(rep)  # a hoarder restocks before its next lead
         lead = next_lead()
         if lead is None:
             market = dispatcher.market
@@ -112,7 +152,7 @@ def _rep_work(env, rep: Rep, odds: Callable[[Lead], float], dispatcher: Dispatch
             continue
         lead_id, arrived = lead.lead_id, lead.arrived
         lead.first_touch, lead.touch_rep = now, index
-        lead.first_touch_business = worked_between(arrived, now)
+        lead.first_touch_business = now - arrived if always_open else worked_between(arrived, now)
         record((now, started, lead_id, index, now - arrived))
         # A touch that starts in working time runs to completion (it may overrun the shift).
         duration = draw_touch()
@@ -124,7 +164,9 @@ def _rep_work(env, rep: Rep, odds: Callable[[Lead], float], dispatcher: Dispatch
         p = lead.qualify_probability = odds(lead)
         lead.qualified = won = int(lead.u_qualify < p)
         record((end, qualified if won else disqualified, lead_id, index, p))
-        rep.open_leads -= 1
+        if won and pipeline is not None:
+            pipeline.open(lead, rep)
+        release(rep)
         drain()
 
 
@@ -158,12 +200,15 @@ def run(
             dispatcher.assign,
         )
         dispatcher.attach_market(market, policy.marketplace)
-    factory = LeadFactory(scenario.leads, scorer, streams)
+    factory = lead_source(scenario, LeadFactory(scenario.leads, scorer, streams))  # sim.replay
     leads: list[Lead] = []
     env.process(_arrivals(env, scenario, factory, leads, dispatcher, log, streams, gate))
     odds = _qualification_odds(scenario)
+    pipeline = Pipeline.for_run(env, scenario, policy, streams)  # None without `process:`
     for rep in reps:
-        env.process(_rep_work(env, rep, odds, dispatcher, log))
-    with _cyclic_gc_paused():
+        env.process(_rep_work(env, rep, odds, dispatcher, log, pipeline))
+    with _cyclic_gc_paused():  # the result tables only add objects too
         env.run(until=scenario.horizon_hours)
-    return build_result(scenario, policy, streams.seed, log, leads, reps, dispatcher, gate, market)
+        return build_result(
+            scenario, policy, streams.seed, log, leads, reps, dispatcher, gate, market, pipeline
+        )

@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 
 from policies.policy import PolicyBase
+from sim.columns import inferred_str_array, null_string_array, string_array
 from sim.config import Scenario
 from sim.entities import Lead, Rep
 from sim.eventlog import EventLog
+from sim.opportunities import empty_contracts, empty_opportunities, empty_process_events
 
 __all__ = ["INTAKE_COLUMNS", "LEAD_COLUMNS", "RunResult", "build_result"]
 
@@ -42,6 +44,9 @@ LEAD_COLUMNS = (
 the policy's intake defaulted holds the default; ``defaulted_fields`` names it.)
 ``customer_id`` is nullable ``Int64``, all NA when the scenario has no ``customer_pool``."""
 
+_TEXT_COLUMNS = frozenset({"channel", "region", "industry", "budget_band", "need", "grade"})
+_FLAG_COLUMNS = frozenset({"budget_confirmed", "authority", "whitepaper", "trial"})
+
 INTAKE_COLUMNS = ("dropped_reason", "defaulted_fields")
 """What intake did (strings, NA when nothing): ``missing:<field>`` for a dropped lead,
 comma-separated field names for defaulted ones (see :mod:`sim.flow`)."""
@@ -58,6 +63,10 @@ class RunResult:
     leads: pd.DataFrame
     reps: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    # The process model (sim.process, sim.opportunities); empty without `process:`.
+    opportunities: pd.DataFrame = field(default_factory=empty_opportunities)
+    contracts: pd.DataFrame = field(default_factory=empty_contracts)
+    process_events: pd.DataFrame = field(default_factory=empty_process_events)
 
     @property
     def arrivals(self) -> pd.DataFrame:
@@ -71,12 +80,21 @@ def _rep_ids(reps: Sequence[Rep]) -> np.ndarray:
 
 def _leads_frame(leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario) -> pd.DataFrame:
     ids = _rep_ids(reps)
-    cols = {name: list(map(attrgetter(name), leads)) for name in LEAD_COLUMNS[2:]}
+    n = len(leads)
+
+    def column(name: str):
+        values = list(map(attrgetter(name), leads))
+        if name in _TEXT_COLUMNS:
+            return inferred_str_array(values)
+        if name in _FLAG_COLUMNS:
+            return np.fromiter(values, bool, n)
+        return values
+
     frame = pd.DataFrame(
         {
-            "lead_id": np.fromiter(map(attrgetter("lead_id"), leads), np.int64, len(leads)),
-            "arrived_t": np.fromiter(map(attrgetter("arrived"), leads), float, len(leads)),
-            **cols,
+            "lead_id": np.fromiter(map(attrgetter("lead_id"), leads), np.int64, n),
+            "arrived_t": np.fromiter(map(attrgetter("arrived"), leads), float, n),
+            **{name: column(name) for name in LEAD_COLUMNS[2:]},
         }
     )
     frame["timeline_days"] = frame["timeline_days"].astype(float)
@@ -88,7 +106,7 @@ def _leads_frame(leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario)
 
     def rep_col(attr: str) -> pd.Series:
         idx = np.fromiter(map(attrgetter(attr), leads), np.int64, len(leads))
-        return pd.array(ids[idx], dtype="string")
+        return string_array(ids[idx])
 
     def num(attr: str, dtype=float) -> np.ndarray:
         return np.fromiter(map(attrgetter(attr), leads), dtype, len(leads))
@@ -146,12 +164,15 @@ def build_result(
     dispatcher,
     intake=None,
     market=None,
+    pipeline=None,
 ) -> RunResult:
     """Assemble the tables of a finished run and its end-of-run warnings.
 
     *intake* is the run's :class:`sim.flow.IntakeGate` (None: no intake stage, the intake
     columns are all NA); its warnings come first.  *market* is the run's
     :class:`sim.market.Market`, if the policy has one: claim reasons become a column.
+    *pipeline* is the run's :class:`sim.process.Pipeline` (None: no process model, the
+    opportunity tables are empty).
     """
     warnings = intake.warnings(leads) if intake is not None else []
     pooled = dispatcher.pool_size()
@@ -165,7 +186,7 @@ def build_result(
     reasons = market.reasons if market is not None else {}
     if market is not None and len(market):
         warnings.append(f"{len(market)} lead(s) were still unclaimed in the marketplace at the end")
-    claim_reason = pd.array([reasons.get(lead.lead_id) for lead in leads], dtype="string")
+    claim_reason = string_array([reasons.get(lead.lead_id) for lead in leads])
     return RunResult(
         scenario=scenario,
         policy=policy,
@@ -176,10 +197,18 @@ def build_result(
         ),
         reps=_reps_frame(reps, scenario),
         warnings=warnings,
+        **_process_tables(pipeline, reps),
     )
+
+
+def _process_tables(pipeline, reps: Sequence[Rep]) -> dict[str, pd.DataFrame]:
+    if pipeline is None:
+        return {}
+    opportunities, contracts, events = pipeline.tables([r.rep_id for r in reps])
+    return {"opportunities": opportunities, "contracts": contracts, "process_events": events}
 
 
 def _intake_columns(leads: Sequence[Lead], intake) -> dict[str, pd.api.extensions.ExtensionArray]:
     if intake is not None:
         return intake.columns(leads)
-    return {name: pd.array([None] * len(leads), dtype="string") for name in INTAKE_COLUMNS}
+    return {name: null_string_array(len(leads)) for name in INTAKE_COLUMNS}

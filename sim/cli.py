@@ -63,14 +63,16 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
         help="override a scenario field (dotted path); prefix 'policy.' for the policy",
     )
 
-    val = sub.add_parser("validate", help="check scenario and policy files")
-    val.add_argument("files", nargs="+", help="YAML files (scenario or policy)")
+    val = sub.add_parser(
+        "validate", help="check scenario, policy, sweep, batch and import-mapping files"
+    )
+    val.add_argument("files", nargs="+", help="YAML files (the kind is told by their keys)")
 
     rep = sub.add_parser("report", help="render a notebook report to HTML under reports/")
     rep.add_argument("notebook", help="notebook name in notebooks/ (e.g. scenario_report)")
     rep.add_argument(
         "--scenario",
-        help="scenario YAML file (required by notebooks with a 'scenario' parameter)",
+        help="scenario YAML file (default: the notebook's own scenario parameter, if any)",
     )
     rep.add_argument(
         "--policy",
@@ -127,18 +129,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_scenario(data: dict) -> bool:
-    return bool({"start", "team", "arrivals", "horizon_days"} & set(data))
+def _loader(data: dict):
+    """The loader of a YAML file, told by its top-level keys: scenario, sweep, batch,
+    import mapping, else policy."""
+    from sim.batch import load_batch
+    from sim.config import load_policy, load_scenario
+    from sim.mapping import load_mapping_spec
+    from sim.sweep import load_sweep_spec
+
+    keys = set(data)
+    if {"start", "team", "arrivals", "horizon_days"} & keys:
+        return load_scenario
+    if "variants" in keys:
+        return load_batch
+    if "scenario" in keys:  # a sweep names its scenario; policies and batches do not
+        return load_sweep_spec
+    if "tables" in keys:
+        return load_mapping_spec
+    return load_policy
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sim.config import load_policy, load_scenario
     from sim.yamlio import load_mapping
 
     problems = 0
     for name in args.files:
         try:
-            loader = load_scenario if _is_scenario(load_mapping(name)) else load_policy
+            loader = _loader(load_mapping(name))
             loader(name)
             print(f"{name}: ok")
         except WorkbenchError as exc:
@@ -188,7 +205,8 @@ def _report_name(scenario: str, known: dict, params: dict) -> str:
         f"{stem('baseline')}_vs_{stem('candidate')}" if _is_comparison(known) else stem("policy")
     )
     seed = params.get("seed", known.get("seed"))
-    return safe_name(f"{Path(scenario).stem}__{policy}__seed{seed}")
+    suffix = f"__seed{seed}" if seed is not None else ""  # a notebook without a seed
+    return safe_name(f"{Path(scenario).stem}__{policy}{suffix}")
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -207,8 +225,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
         scenario_path = resolve(args.scenario)
         load_scenario(scenario_path)  # fail fast, with the file's own error line
         params["scenario"] = str(scenario_path)
-    elif "scenario" in known:
-        raise ConfigError(f"{args.notebook}: --scenario is required for this report")
     if args.policy or {"policy", "baseline", "candidate"} & set(known):
         params.update(_policy_parameters(args.notebook, known, args.policy))
     if args.name is None and "sweep_dir" in known:  # sweep_report: named after the sweep

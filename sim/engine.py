@@ -205,6 +205,8 @@ def run(
     env.process(_arrivals(env, scenario, factory, leads, dispatcher, log, streams, gate))
     odds = _qualification_odds(scenario)
     pipeline = Pipeline.for_run(env, scenario, policy, streams)  # None without `process:`
+    if pipeline is not None and allocation.learns_cycles:
+        pipeline.on_won = allocation.note_won_deal  # capability match from won deals
     for rep in reps:
         env.process(_rep_work(env, rep, odds, dispatcher, log, pipeline))
     with _cyclic_gc_paused():  # the result tables only add objects too

@@ -30,7 +30,7 @@ from scipy import stats
 from policies.policy import PolicyBase
 from sim.config import Scenario
 from sim.engine import run
-from sim.metrics import KPIS, kpis
+from sim.metrics import KPIS, all_kpis, kpi_specs, kpis
 from sim.randomness import replication_seeds
 from sim.result import RunResult
 
@@ -83,17 +83,18 @@ def kpi_frame(results: Sequence[RunResult]) -> pd.DataFrame:
     """KPIs of *results*, tidy: one row per run, in the order given.
 
     Columns: ``replication`` (position in *results*, 0-based), ``seed`` (the run's seed
-    tuple, which :func:`sim.run` accepts to reproduce the run), then every KPI of
-    :data:`sim.metrics.KPIS` in definition order, as floats.
+    tuple, which :func:`sim.run` accepts to reproduce the run), then every KPI of the
+    runs' scenario (:func:`sim.metrics.kpi_specs`: the process KPIs too when it has a
+    process model) in definition order, as floats.
     """
     rows = [
         {"replication": i, "seed": tuple(result.seed), **kpis(result)}
         for i, result in enumerate(results)
     ]
-    columns = ["replication", "seed", *KPIS]
-    frame = pd.DataFrame(rows, columns=columns)
+    names = list(kpi_specs(results[0].scenario) if results else KPIS)
+    frame = pd.DataFrame(rows, columns=["replication", "seed", *names])
     frame["replication"] = frame["replication"].astype(np.int64)
-    frame[list(KPIS)] = frame[list(KPIS)].astype(float)
+    frame[names] = frame[names].astype(float)
     return frame
 
 
@@ -123,7 +124,7 @@ def summarise(frame: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     rows = []
-    for name, spec in KPIS.items():
+    for name, spec in all_kpis().items():
         if name not in frame.columns:
             continue
         values = frame[name].to_numpy(dtype=float)
@@ -175,11 +176,11 @@ def comparison_frame(runs: Mapping[str, Sequence[RunResult]]) -> pd.DataFrame:
     One row per (policy, replication): ``policy`` (the label), ``replication``, ``seed``,
     then every KPI, as in :func:`kpi_frame`; policies in the order given.
     """
-    columns = ["policy", "replication", "seed", *KPIS]
     frames = [kpi_frame(results).assign(policy=str(label)) for label, results in runs.items()]
     if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)[columns]
+        return pd.DataFrame(columns=["policy", "replication", "seed", *KPIS])
+    names = [c for c in frames[0].columns if c not in ("policy", "replication", "seed")]
+    return pd.concat(frames, ignore_index=True)[["policy", "replication", "seed", *names]]
 
 
 def compare(
@@ -228,7 +229,8 @@ def paired_differences(
             raise ValueError(
                 f"policy {label!r} is not in the frame (policies: {', '.join(known) or 'none'})"
             )
-    names = [name for name in KPIS if name in frame.columns]
+    specs = all_kpis()
+    names = [name for name in specs if name in frame.columns]
     sides = []
     for label in (baseline, candidate):
         side = frame[frame["policy"].astype(str) == label].set_index("replication")[names]
@@ -238,7 +240,7 @@ def paired_differences(
     pairs = sides[0].add_suffix("_b").join(sides[1].add_suffix("_c"), how="inner")
     rows = []
     for name in names:
-        spec = KPIS[name]
+        spec = specs[name]
         base = pairs[f"{name}_b"].to_numpy(dtype=float)
         cand = pairs[f"{name}_c"].to_numpy(dtype=float)
         keep = np.isfinite(base) & np.isfinite(cand)

@@ -104,6 +104,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibrate import fit
+    from sim.calibrate_process import fit_process, process_block
     from sim.config import load_scenario
     from sim.output import confined
     from sim.scenario_writer import scenario_yaml
@@ -118,9 +119,20 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         leads = (Path(args.data) / "leads.parquet").resolve()
         replay = Path(os.path.relpath(leads, target.parent)).as_posix()
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(scenario_yaml(cal, args.name or out.stem, replay), encoding="utf-8")
-    load_scenario(target)  # what we write must load
+    text = scenario_yaml(cal, args.name or out.stem, replay)
+    target.write_text(text, encoding="utf-8")
+    scenario = load_scenario(target)  # what we write must load
+    process = fit_process(scenario, cal)  # runs the scenario a few times
+    if process is not None:
+        target.write_text(text + "\n".join(process_block(process)) + "\n", encoding="utf-8")
+        load_scenario(target)
     print(cal.goodness().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if process is not None:
+        print(
+            f"deal-stage model: win rate {process.simulated_win_rate:.4f} simulated vs "
+            f"{process.target_win_rate:.4f} observed; mean cycle {process.simulated_cycle_mean:.2f}"
+            f" vs {process.target_cycle_mean:.2f} days; cycle KS {process.cycle_ks:.3f}"
+        )
     print(f"wrote {args.out}")
     return 0
 

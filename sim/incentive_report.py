@@ -14,6 +14,7 @@ from decimal import Decimal
 import pandas as pd
 
 from policies.commission import basis_blockers
+from sim.errors import ConfigError
 from sim.incentives import (
     ZERO,
     ContractAccount,
@@ -32,6 +33,7 @@ __all__ = [
     "describe_account",
     "ledger_accounts",
     "monthly_movements",
+    "scenario_contracts",
     "simulated_accounts",
     "statement_timeliness",
 ]
@@ -200,9 +202,11 @@ def simulated_accounts(
     months: int,
     behaviour=None,
     country: str | None = "CN",
+    table: pd.DataFrame | None = None,
 ) -> tuple[list[ContractAccount], list[IncentiveRun], object]:
     """Accounts of a simulated book at the end of *months*: :func:`synthetic_contracts`
-    signed over the first half of the horizon, their payments drawn by
+    signed over the first half of the horizon (or the contracts *table* of a simulation
+    run, e.g. :func:`scenario_contracts`), their payments drawn by
     :func:`simulate_ledger` (same *seed*: same contracts and payments under any policy),
     monthly runs on the working-day calendar."""
     from sim.payments import (
@@ -215,7 +219,8 @@ def simulated_accounts(
 
     end = (start.replace(day=1) + dt.timedelta(days=31 * months)).replace(day=1)
     end -= dt.timedelta(days=1)
-    table = synthetic_contracts(contracts, seed, horizon_days=(end - start).days / 2)
+    if table is None:
+        table = synthetic_contracts(contracts, seed, horizon_days=(end - start).days / 2)
     ledger = simulate_ledger(
         table, dt.datetime.combine(start, dt.time()), behaviour or PaymentBehaviour(), seed
     )
@@ -224,18 +229,46 @@ def simulated_accounts(
     return ledger_accounts(ledger, policy, runs, end), runs, days
 
 
+def scenario_contracts(scenario, seed) -> pd.DataFrame:
+    """The contracts won in one run of *scenario* (which needs a ``process:`` section)
+    under its default lead policy: the book the incentive policies are applied to."""
+    from sim.engine import run
+
+    if scenario.process is None:
+        raise ConfigError(
+            f"scenario {scenario.name}: has no process section, so no contracts are won "
+            "(use a scenario with `process:`, e.g. scenarios/process_demo.yaml)"
+        )
+    return run(scenario, None, seed).contracts
+
+
 def commission_cost_replications(
-    policies: dict, *, replications: int, contracts: int, seed: int, start: dt.date, months: int
+    policies: dict,
+    *,
+    replications: int,
+    contracts: int,
+    seed: int,
+    start: dt.date,
+    months: int,
+    scenario=None,
 ) -> pd.DataFrame:
     """Total commission cost per policy and replication: replication *i* uses seed
     ``(seed, i)`` folded into one integer, the same for every policy (common random
-    numbers).  Cost = earned - written off (what the company pays or still owes)."""
+    numbers).  Cost = earned - written off (what the company pays or still owes).
+    With a *scenario* (with a process model), replication *i*'s contracts are those won
+    in its run on seed ``(seed, i)``, instead of synthetic ones."""
     rows = []
     for i in range(replications):
         rep_seed = seed * 1000 + i
+        table = scenario_contracts(scenario, (seed, i)) if scenario is not None else None
         for name, policy in policies.items():
             accounts, _, _ = simulated_accounts(
-                policy, contracts=contracts, seed=rep_seed, start=start, months=months
+                policy,
+                contracts=contracts,
+                seed=rep_seed,
+                start=start,
+                months=months,
+                table=table,
             )
             total = commission_cost(accounts)
             rows.append(

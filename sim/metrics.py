@@ -245,9 +245,25 @@ def queue_length(result: RunResult) -> pd.DataFrame:
     return frame.drop_duplicates("t", keep="last").reset_index(drop=True)
 
 
+def all_kpis() -> dict[str, Kpi]:
+    """Every registered KPI: the lead-flow :data:`KPIS`, then the process KPIs
+    (:data:`sim.process_kpis.PROCESS_KPIS`)."""
+    from sim.process_kpis import PROCESS_KPIS  # imports this module: import lazily
+
+    return {**KPIS, **PROCESS_KPIS}
+
+
+def kpi_specs(scenario) -> dict[str, Kpi]:
+    """The KPIs of runs of *scenario*: :data:`KPIS`, plus the process KPIs when it has a
+    ``process:`` section (other scenarios' tables keep their columns)."""
+    if getattr(scenario, "process", None) is None:
+        return KPIS
+    return all_kpis()
+
+
 def kpis(result: RunResult) -> dict[str, float]:
-    """Every KPI of *result*, in definition order."""
-    return {name: k.compute(result) for name, k in KPIS.items()}
+    """Every KPI of *result* (see :func:`kpi_specs`), in definition order."""
+    return {name: k.compute(result) for name, k in kpi_specs(result.scenario).items()}
 
 
 def kpi_table(result: RunResult) -> pd.DataFrame:
@@ -262,6 +278,6 @@ def kpi_table(result: RunResult) -> pd.DataFrame:
                 "better": k.better,
                 "description": k.description,
             }
-            for k in KPIS.values()
+            for k in kpi_specs(result.scenario).values()
         ]
     )

@@ -36,16 +36,19 @@ def confined(folder: Path, name: str) -> Path:
 
 
 def write_run(result: RunResult, out: str | Path) -> dict[str, Path]:
-    """Write events.parquet, leads.parquet, reps.parquet and kpis.json into *out*."""
+    """Write events.parquet, leads.parquet, reps.parquet and kpis.json into *out*; for a
+    scenario with a process model also opportunities, contracts and process_events."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"{out}: cannot create output folder ({exc.strerror})") from None
-    paths = {name: confined(out, f"{name}.parquet") for name in ("events", "leads", "reps")}
-    result.events.to_parquet(paths["events"], index=False)
-    result.leads.to_parquet(paths["leads"], index=False)
-    result.reps.to_parquet(paths["reps"], index=False)
+    tables = ["events", "leads", "reps"]
+    if result.scenario.process is not None:
+        tables += ["opportunities", "contracts", "process_events"]
+    paths = {name: confined(out, f"{name}.parquet") for name in tables}
+    for name in tables:
+        getattr(result, name).to_parquet(paths[name], index=False)
     values = {
         k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in kpis(result).items()
     }

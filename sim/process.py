@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,6 +103,9 @@ class Pipeline:
         self.log = ProcessLog()
         self.opportunities: list[Opportunity] = []
         self._record = self.log.add
+        # Called as on_won(rep index, close cycle in days) when a deal is won; the engine
+        # sets it when the policy's capability match learns cycles from the run.
+        self.on_won: Callable[[int, float], None] | None = None
 
     @classmethod
     def for_run(cls, env, scenario, policy, streams) -> Pipeline | None:
@@ -367,5 +371,7 @@ def _progress(pipe: Pipeline, opp: Opportunity, draws: _Draws):
         record(env.now + lag * DAY, ProcessKind.checkpoint_recorded, oid, stage, lag)
     _close(pipe, opp, "won")
     record(env.now, ProcessKind.opportunity_won, oid, -1, opp.value_cents / 100)
+    if pipe.on_won is not None:  # close cycle: opportunity opened -> won
+        pipe.on_won(opp.rep, (env.now - opp.opened) / 24)
     completeness = opp.fields_recorded / opp.fields_required if opp.fields_required else 1.0
     record(env.now, ProcessKind.handed_off, oid, -1, completeness)

@@ -4,9 +4,10 @@
 :func:`sim.config.load_scenario` accepts: the team from the export's reps (each with its
 median won cycle as ``close_cycle_days``), calendars with the mapping's holiday country,
 Poisson arrivals with the fitted rate and weekday x hour profile (or a ``replay`` of the
-imported leads), the lead mixes.  Fits the engine has no field for yet (cycle time to
-won, win rate by channel, payment delays) are comments in the workbench's distribution
-syntax, with every candidate's KS distance.
+imported leads), the lead mixes.  The cycle time to won and the win rates are comments
+here, with every candidate's KS distance; ``python -m sim calibrate`` then appends a
+``process:`` block fitted to them by simulation (:mod:`sim.calibrate_process`).  Payment
+delays stay comments (the incentive ledger's payment behaviour takes them).
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def _lead_lines(cal: Calibration) -> list[str]:
 
 def _process_comments(cal: Calibration) -> list[str]:
     lines = [
-        "# Fitted, for the deal-stage and payment models (no scenario field takes them yet):",
+        "# Fitted from the deals (the process: block below is fitted to the cycle and win rate",
+        "# by simulation; payment delays feed sim.payments.fit_payment_delays / the ledger):",
         "# Cycle time, first contact -> won (days; from the arrival day when it was date-only):",
         *_dist_comment(cal.cycle, "days"),
     ]

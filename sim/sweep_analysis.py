@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiment import summarise
-from sim.metrics import KPIS
+from sim.metrics import all_kpis
 
 __all__ = ["best_points", "lever_effects", "point_summary"]
 
@@ -97,7 +97,7 @@ def best_points(
     by_point = table.set_index(["point", "replication"])
     rows = []
     for kpi in kpis:
-        spec = KPIS[kpi]
+        spec = all_kpis()[kpi]
         part = summary[(summary["kpi"] == kpi) & np.isfinite(summary["mean"].astype(float))]
         if spec.better == "none" or part.empty:
             continue

@@ -234,3 +234,33 @@ def test_vacation_leaves_no_recurring_gap(balance):
             if day % 7 != 4:
                 got[pick.index] += 1
     assert got[0] == pytest.approx(got.sum() / 3, abs=2)
+
+
+def test_won_deals_of_a_run_feed_the_capability_match(monkeypatch):
+    from policies.allocation import Allocation as Alloc
+    from sim import load_policy, load_scenario, run
+    from sim.paths import project_root
+
+    calls: list[tuple[int, float]] = []
+    original = Alloc.note_won_deal
+
+    def spy(self, rep_index, cycle_days):
+        calls.append((rep_index, cycle_days))
+        original(self, rep_index, cycle_days)
+
+    monkeypatch.setattr(Alloc, "note_won_deal", spy)
+    root = project_root() / "scenarios"
+    scenario = load_scenario(root / "process_demo.yaml", ["horizon_days=90"])
+    learn = "allocation.capability_match={cycle_from: history, min_deals: 2}"
+    result = run(scenario, load_policy(root / "policies" / "proof_any_offline.yaml", [learn]), 1)
+    won = result.opportunities[result.opportunities["status"] == "won"]
+    assert len(won) > 5 and len(calls) == len(won)
+    reps = result.reps["rep_id"].tolist()
+    expected = sorted(zip(won["rep_id"].map(reps.index), won["cycle_days"], strict=True))
+    got = sorted(calls)
+    assert [i for i, _ in got] == [i for i, _ in expected]
+    assert np.allclose([d for _, d in got], [d for _, d in expected])
+    # Without cycle_from: history nothing is fed back.
+    calls.clear()
+    run(scenario, load_policy(root / "policies" / "proof_any_offline.yaml"), 1)
+    assert calls == []

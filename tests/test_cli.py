@@ -253,3 +253,41 @@ def test_module_entry_point_exit_code(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_run_of_a_process_scenario_writes_its_tables_and_kpis(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "run",
+            str(SCENARIOS / "process_demo.yaml"),
+            "--policy",
+            str(POLICIES / "proof_any_offline.yaml"),
+            "--set",
+            "horizon_days=60",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "win_rate" in printed and "forecast_error_abs_mean" in printed
+    for name in ("events", "leads", "reps", "opportunities", "contracts", "process_events"):
+        assert (out / f"{name}.parquet").is_file(), name
+    payload = json.loads((out / "kpis.json").read_text())
+    assert "deals_won" in payload["kpis"]
+
+
+def test_validate_tells_sweep_batch_and_mapping_files_apart(tmp_path, capsys):
+    good = [
+        SCENARIOS / "sweeps" / "sla_routing_demo.yaml",
+        SCENARIOS / "sweeps" / "scenario_reports_batch.yaml",
+        SCENARIOS / "mappings" / "sample.yaml",
+    ]
+    assert main(["validate", *map(str, good)]) == 0
+    assert capsys.readouterr().out.count(": ok") == 3
+    bad = tmp_path / "sweep.yaml"
+    bad.write_text("scenario: scenarios/baseline.yaml\nreplications: 0\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "replications" in err, err

@@ -91,6 +91,9 @@ def run_report(
             kernel_name="python3",
             cwd=str(source.parent),
             progress_bar=False,
+            # The kernel is local (loopback); its start-up warning about unencrypted TCP
+            # is noise in a report run, errors still show.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
         first_line = next((line for line in exc.source.splitlines() if line.strip()), "")

@@ -29,6 +29,7 @@ from policies.allocation import Allocation
 from policies.marketplace import MarketplaceParams
 from policies.routing import Router
 from policies.sla import SlaLadder, SlaStep
+from sim.calendar import AlwaysOpen
 from sim.entities import Lead, Rep
 from sim.eventlog import EventLog, Kind
 from sim.market import Market
@@ -60,6 +61,9 @@ class Dispatcher:
         self._day0 = (midnight - start).total_seconds() / 3600  # clock value of day 0
         self._hires = sorted(rep.hire_t for rep in self._reps if rep.hire_t > -math.inf)
         self._cap_changes = 0
+        self._all_open = all(isinstance(rep.calendar, AlwaysOpen) for rep in self._reps)
+        # Allocation.record only matters to rules and to keep_owner; skip it otherwise.
+        self._recording = allocation.active or self._keep_owner
         self._cached: list[Rep] = []
         self._cache_until = -math.inf
         self._cache_version = -1
@@ -106,6 +110,12 @@ class Dispatcher:
         return self._cached
 
     def _compute_available(self, now: float) -> list[Rep]:
+        if self._all_open:  # 24/7 calendars: no working-day question to ask
+            return [
+                r
+                for r in self._reps
+                if r.open_leads < r.max_open and r.hire_t <= now and not r.opt_out
+            ]
         working_day: dict[str, bool] = {}  # calendars are shared: ask each one once
         available = []
         for rep in self._reps:
@@ -133,12 +143,14 @@ class Dispatcher:
 
     def _choose(self, lead: Lead, candidates: list[Rep], now: float) -> Rep:
         """The customer's owner if ``keep_owner`` and it is a candidate, else the router's
-        pick; the assignment is recorded either way."""
+        pick; the assignment is recorded for the allocation rules and ownership (when
+        either is on)."""
         allocation = self._allocation
         rep = allocation.owner_among(lead, candidates) if self._keep_owner else None
         if rep is None:
             rep = self._router.choose(lead, candidates, now, allocation.weight)
-        allocation.record(lead, rep, now)
+        if self._recording:
+            allocation.record(lead, rep, now)
         return rep
 
     def route(self, lead: Lead) -> None:

@@ -29,7 +29,13 @@ class SlaStep(BaseModel):
 
 
 class SlaLadder(BaseModel):
-    """Ordered steps measured from each assignment; an empty ladder disables the breaker."""
+    """Ordered steps measured from each assignment; an empty ladder disables the breaker.
+
+    Shorthands, for files and ``--set`` / sweep paths: ``remind_hours: 1`` and
+    ``reclaim_hours: 8`` set the ``after_hours`` of the ladder's remind (first) or
+    reclaim step, adding the step when the ladder has none; they are folded into
+    ``steps`` when the model is built (``sla.reclaim_hours=2,4,8`` sweeps the breaker).
+    """
 
     model_config = _STRICT
     clock: Literal["business", "calendar"] = "business"
@@ -39,6 +45,33 @@ class SlaLadder(BaseModel):
             SlaStep(after_hours=4, action="reclaim"),
         ]
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, data: object) -> object:
+        if not isinstance(data, dict) or not {"remind_hours", "reclaim_hours"} & set(data):
+            return data
+        data = dict(data)
+        steps = data.get("steps")
+        if steps is None:
+            steps = [
+                {"after_hours": 2, "action": "remind"},
+                {"after_hours": 4, "action": "reclaim"},
+            ]
+        steps = [s.model_dump() if isinstance(s, SlaStep) else dict(s) for s in steps]
+        for key, action in (("remind_hours", "remind"), ("reclaim_hours", "reclaim")):
+            if key not in data:
+                continue
+            hours = data.pop(key)
+            same = [s for s in steps if s.get("action") == action]
+            if same:
+                (same[0] if action == "remind" else same[-1])["after_hours"] = hours
+            elif action == "remind":
+                steps.insert(0, {"after_hours": hours, "action": action})
+            else:
+                steps.append({"after_hours": hours, "action": action})
+        data["steps"] = steps
+        return data
 
     @model_validator(mode="after")
     def _well_ordered(self) -> SlaLadder:

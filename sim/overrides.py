@@ -34,7 +34,7 @@ def _step(node: Any, part: str, item: str, create: bool) -> Any:
             )
         return node[int(part)]
     if isinstance(node, dict):
-        if part not in node:
+        if node.get(part) is None:  # missing, or an optional block that is off (null)
             if not create:
                 raise ConfigError(f"--set {item!r}: no key {part!r}")
             node[part] = {}

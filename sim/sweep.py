@@ -227,7 +227,9 @@ def _set_path(data: dict[str, Any], lever: Lever, value: Any, defaults: Any) -> 
 
     A mapping missing on the way is copied from *defaults* (the validated model's full
     dump), so a path into a default (``sla.steps.1.after_hours`` with no policy file)
-    works; where there is no default either, an empty mapping is created.
+    works; where there is no default either (or an optional block is off, ``None``), an
+    empty mapping is created: setting a field of an optional block switches it on with
+    its defaults (``allocation.newbie_protection.a_share_max``).
     """
     node: Any = data
     *head, last = lever.parts
@@ -248,7 +250,7 @@ def _set_path(data: dict[str, Any], lever: Lever, value: Any, defaults: Any) -> 
             if depth == len(head):
                 node[part] = value
             else:
-                if part not in node:
+                if node.get(part) is None:  # missing, or an optional block that is off
                     fresh = copy.deepcopy(defaults) if isinstance(defaults, dict | list) else {}
                     node[part] = fresh
                 node = node[part]

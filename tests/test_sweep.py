@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, tiny_scenario_dict
+from conftest import POLICIES, ROOT, tiny_scenario_dict
 from policies.policy import policy_model
 from sim.cli import main
 from sim.config import load_scenario
@@ -416,3 +416,17 @@ def test_sweep_analysis_on_a_hand_made_table():
     assert (x["low"], x["high"], x["swing"], x["at_low"], x["at_high"]) == (2.0, 5.0, 3.0, "2", "1")
     y = effects.iloc[1]
     assert y["low"] == pytest.approx(7 / 3) and y["high"] == pytest.approx(3.5)
+
+
+def test_shorthand_and_optional_block_levers_resolve():
+    """The breaker's reclaim_hours shorthand and a field of an optional block that is off
+    (newbie protection) are sweepable: the block is switched on with its defaults."""
+    from sim.config import load_policy
+
+    policy = load_policy(
+        POLICIES / "source_defaults.yaml",
+        ["sla.reclaim_hours=8", "allocation.newbie_protection.a_share_max=0.05"],
+    )
+    assert [(s.after_hours, s.action) for s in policy.sla.steps] == [(2, "remind"), (8, "reclaim")]
+    assert policy.allocation.newbie_protection.a_share_max == 0.05
+    assert policy.allocation.newbie_protection.days == 7  # the block's default

@@ -14,7 +14,10 @@ at least 7).  Then:
    also records (leads, leads per week, weekend share, share of each channel) are
    compared with the real held-out values: a real value is *within* when it lies in the
    95% prediction interval of one more replication, ``mean +- t(n-1) s sqrt(1 + 1/n)``
-   over the *n* simulated replications (needs n >= 2).
+   over the *n* simulated replications (needs n >= 2).  When the scenario has a
+   deal-stage model (``process:``, e.g. fitted by ``python -m sim calibrate``) and the
+   export has deals, ``won_within_period_share`` compares the share of held-out leads
+   with a deal won before the period ends, real against simulated.
 """
 
 from __future__ import annotations
@@ -36,7 +39,14 @@ from sim.experiment import compare_runs, comparison_frame, paired_differences
 from sim.output import confined
 from sim.randomness import replication_seeds
 
-__all__ = ["Backtest", "backtest", "observed_measures", "split_day", "write_backtest"]
+__all__ = [
+    "Backtest",
+    "backtest",
+    "observed_measures",
+    "split_day",
+    "won_within_share",
+    "write_backtest",
+]
 
 CHECK_COLUMNS = ("measure", "real", "simulated_mean", "band_low", "band_high", "within")
 
@@ -98,6 +108,34 @@ def observed_measures(leads: pd.DataFrame, days: float, channels: list[str]) -> 
     for channel in channels:
         measures[f"share:{channel}"] = float(shares.get(channel, 0.0))
     return measures
+
+
+def won_within_share(leads: pd.DataFrame, won_at: pd.Series, start, end) -> float:
+    """Share of *leads* with a deal won in ``[start, end)``; *won_at* maps lead_id to the
+    win time (the same measure on real and simulated data: a deal won after the period
+    is not counted on either side)."""
+    if not len(leads):
+        return math.nan
+    won = won_at[(won_at >= start) & (won_at < end)]
+    return float(leads["lead_id"].isin(won.index).mean())
+
+
+def _real_won_at(data_dir: Path) -> pd.Series | None:
+    path = data_dir / "opportunities.parquet"
+    if not path.is_file():
+        return None
+    opps = pd.read_parquet(path)
+    if not {"outcome", "closed", "lead_id"} <= set(opps.columns):
+        return None
+    won = opps[(opps["outcome"] == "won") & opps["lead_id"].notna() & opps["closed"].notna()]
+    return won.groupby("lead_id")["closed"].min()
+
+
+def _simulated_won_at(result) -> pd.Series:
+    opps = result.opportunities
+    won = opps[opps["status"] == "won"]
+    times = pd.Timestamp(result.scenario.start) + pd.to_timedelta(won["closed_t"], unit="h")
+    return pd.Series(times.to_numpy(), index=won["lead_id"].to_numpy())
 
 
 def _synthetic(scenario: Scenario, fitted: ArrivalFit, mix, split, hold) -> Scenario:
@@ -167,11 +205,21 @@ def backtest(
     differences = paired_differences(frame, labels[0], labels[1])
     synthetic = _synthetic(scenario, fitted, mix, split, hold)
     channels = sorted(set(held["channel"].dropna()) | set(mix))
-    simulated = [
-        observed_measures(run(synthetic, historical, s).leads, hold, channels)
-        for s in replication_seeds(seed, replications)
-    ]
-    check = _check(observed_measures(held, hold, channels), simulated)
+    real = observed_measures(held, hold, channels)
+    real_won = _real_won_at(data_dir) if scenario.process is not None else None
+    end = split + pd.Timedelta(days=hold)
+    simulated = []
+    for s in replication_seeds(seed, replications):
+        result = run(synthetic, historical, s)
+        measures = observed_measures(result.leads, hold, channels)
+        if real_won is not None:  # the deal-stage model against the real wins
+            measures["won_within_period_share"] = won_within_share(
+                result.leads, _simulated_won_at(result), split, end
+            )
+        simulated.append(measures)
+    if real_won is not None:
+        real["won_within_period_share"] = won_within_share(held, real_won, split, end)
+    check = _check(real, simulated)
     return Backtest(split, hold, labels, fitted, frame, differences, check, len(held), runs)
 
 

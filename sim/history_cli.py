@@ -167,7 +167,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     print(headline[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(
         f"calibration check: {s['within']} of {s['measures']} held-out measures within the "
-        "95% prediction interval of the fitted arrivals"
+        "95% prediction interval of the fitted model"
     )
     print(result.check.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     out = args.out or Path("runs") / safe_name(f"backtest__{Path(args.data).name}")

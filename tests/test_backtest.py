@@ -166,3 +166,33 @@ def test_cli_backtest_bad_arguments(prepared, tmp_path, capsys, extra, message):
     scenario.write_text(scenario_yaml(fit(data), "fitted"))
     assert main(["backtest", str(data), "--scenario", str(scenario), *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_won_within_period_share_counts_only_wins_inside_the_period():
+    from sim.backtest import won_within_share
+
+    leads = pd.DataFrame({"lead_id": [1, 2, 3, 4]})
+    start, end = pd.Timestamp("2026-03-01"), pd.Timestamp("2026-03-29")
+    won_at = pd.Series(pd.to_datetime(["2026-03-05", "2026-04-02", "2026-02-20"]), index=[1, 2, 3])
+    assert won_within_share(leads, won_at, start, end) == 0.25
+
+
+def test_a_fitted_deal_stage_model_is_checked_against_real_wins(prepared, tmp_path):
+    data, _ = prepared
+    fitted = tmp_path / "with_process.yaml"
+    assert main(["calibrate", str(data), "--out", str(fitted)]) == 0
+    scenario = load_scenario(fitted)
+    assert scenario.process is not None
+    policy = load_policy(POLICIES / "no_sla.yaml")
+    result = backtest(
+        data, scenario, policy, policy, holdout_days=14, replications=3, seed=5, labels=("a", "b")
+    )
+    row = result.check.set_index("measure").loc["won_within_period_share"]
+    assert 0 < row["real"] < 0.5 and 0 < row["simulated_mean"] < 0.5
+    # Without a process model there is nothing to compare deals with.
+    _, plain = prepared
+    assert "won_within_period_share" not in set(
+        backtest(
+            data, plain, policy, policy, holdout_days=14, replications=2, seed=5, labels=("a", "b")
+        ).check["measure"]
+    )

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.argtypes import non_negative_int
 from sim.errors import ConfigError, WorkbenchError
 
 __all__ = ["main"]
@@ -32,16 +33,6 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{self.prog}: {message} (see --help)")
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
 def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = _Parser(
         prog="python -m sim",
@@ -52,7 +43,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
     run = sub.add_parser("run", help="simulate one scenario under one policy")
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument("--policy", help="policy YAML file (default: the source's defaults)")
-    run.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    run.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     run.add_argument("--out", help="output folder (default runs/<scenario>__<policy>__seed<N>)")
     run.add_argument(
         "--set",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.argtypes import non_negative_float, non_negative_int, positive_int
 from sim.errors import ConfigError
 
 __all__ = ["add_commands", "compare_files", "policy_labels"]
@@ -21,36 +22,6 @@ __all__ = ["add_commands", "compare_files", "policy_labels"]
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 TABLE_COLUMNS = ("difference", "ci_low", "ci_high", "verdict", "unit")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
 
 
 def _add_sets(parser: argparse.ArgumentParser) -> None:
@@ -77,11 +48,11 @@ def add_commands(sub) -> dict:
         required=True,
         help="policy YAML file; at least twice: the first is the baseline",
     )
-    cmp.add_argument("-n", "--replications", type=_positive_int, default=10, help="default 10")
-    cmp.add_argument("--seed", type=_non_negative_int, default=0, help="base seed (default 0)")
+    cmp.add_argument("-n", "--replications", type=positive_int, default=10, help="default 10")
+    cmp.add_argument("--seed", type=non_negative_int, default=0, help="base seed (default 0)")
     cmp.add_argument(
         "--warmup-days",
-        type=_non_negative_float,
+        type=non_negative_float,
         help="leave leads arriving in the first D days out of the KPIs (scenario warmup_days)",
     )
     cmp.add_argument("--out", help="write the per-run table (.csv or .parquet)")
@@ -107,18 +78,18 @@ def add_commands(sub) -> dict:
         help="sample a path between LO and HI (Latin hypercube; integers if both are)",
     )
     swp.add_argument("--design", choices=("grid", "lhs"), help="default: lhs when --range given")
-    swp.add_argument("--samples", type=_positive_int, help="Latin-hypercube samples")
-    swp.add_argument("-n", "--replications", type=_positive_int, help="per point (default 10)")
+    swp.add_argument("--samples", type=positive_int, help="Latin-hypercube samples")
+    swp.add_argument("-n", "--replications", type=positive_int, help="per point (default 10)")
     swp.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=non_negative_int,
         help="base seed of every point's replications and of the Latin hypercube (default 0)",
     )
     _add_sets(swp)
     swp.add_argument("--out", help="output folder (default runs/sweeps/<name>)")
     swp.add_argument(
         "--workers",
-        type=_non_negative_int,
+        type=non_negative_int,
         help="local Dask worker processes (default: the machine's cores; 0: in this process)",
     )
     swp.add_argument("--scheduler", help="address of an existing Dask scheduler")

@@ -18,19 +18,10 @@ import argparse
 import os
 from pathlib import Path
 
+from sim.argtypes import positive_int
 from sim.errors import ConfigError
 
 __all__ = ["add_commands"]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def add_commands(sub) -> dict:
@@ -68,8 +59,8 @@ def add_commands(sub) -> dict:
         default="scenarios/policies/source_defaults.yaml",
         help="candidate policy (default: the source's 2 h / 4 h breaker)",
     )
-    bt.add_argument("--holdout-days", type=_positive_int, help="held-out days (default 1/4)")
-    bt.add_argument("--replications", type=_positive_int, default=3)
+    bt.add_argument("--holdout-days", type=positive_int, help="held-out days (default 1/4)")
+    bt.add_argument("--replications", type=positive_int, default=3)
     bt.add_argument("--seed", type=int, default=0)
     bt.add_argument("--out", help="folder for the backtest tables")
     return {"import": _cmd_import, "calibrate": _cmd_calibrate, "backtest": _cmd_backtest}

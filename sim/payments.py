@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sim.calendar import ShiftCalendar, public_holidays
 from sim.distributions import Distribution, Exponential, LogNormal, Uniform
 from sim.errors import DataError
-from sim.incentives import (
+from sim.ledger import (
     ChannelInvoice,
     Contract,
     Dispute,

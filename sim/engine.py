@@ -92,26 +92,26 @@ def _qualification_odds(scenario: Scenario) -> Callable[[Lead], float]:
     """Qualification probability of a lead at its first touch: base[grade] x decay(delay)
     (x the attribute multipliers, capped at 1, when the scenario has any)."""
     base, decay = dict(scenario.qualification.base), scenario.qualification.decay
-    multipliers = scenario.qualification.multipliers
-    if multipliers:
-        tables = [(attr, table) for attr, table in multipliers.items() if table]
-
-        def factor(lead: Lead) -> float:
-            f = 1.0
-            for attr, table in tables:
-                f *= table.get(getattr(lead, attr), 1.0)
-            return f
-
-        if decay.clock == "business":
-            return lambda lead: min(
-                1.0, base[lead.grade] * factor(lead) * decay(lead.first_touch_business)
-            )
-        return lambda lead: min(
-            1.0, base[lead.grade] * factor(lead) * decay(lead.first_touch - lead.arrived)
-        )
     if decay.clock == "business":
-        return lambda lead: base[lead.grade] * decay(lead.first_touch_business)
-    return lambda lead: base[lead.grade] * decay(lead.first_touch - lead.arrived)
+
+        def plain(lead: Lead) -> float:
+            return base[lead.grade] * decay(lead.first_touch_business)
+    else:
+
+        def plain(lead: Lead) -> float:
+            return base[lead.grade] * decay(lead.first_touch - lead.arrived)
+
+    tables = [(attr, table) for attr, table in scenario.qualification.multipliers.items() if table]
+    if not tables:
+        return plain
+
+    def with_multipliers(lead: Lead) -> float:
+        factor = 1.0
+        for attr, table in tables:
+            factor *= table.get(getattr(lead, attr), 1.0)
+        return min(1.0, plain(lead) * factor)
+
+    return with_multipliers
 
 
 def _rep_work(

@@ -14,6 +14,7 @@ Money: ``expected_amount`` is the rep's float estimate (yuan); contract values a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from array import array
 from collections.abc import Sequence
@@ -274,19 +275,29 @@ def _empty(dtypes: dict) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()})
 
 
+@functools.cache
+def _empty_tables() -> dict[str, pd.DataFrame]:
+    # Built once: constructing ~80 typed empty columns costs tens of ms, every run.
+    return {
+        "opportunities": _empty(_opportunity_columns()),
+        "contracts": _empty(_CONTRACT_DTYPES),
+        "process_events": _empty(_EVENT_COLUMNS),
+    }
+
+
 def empty_opportunities() -> pd.DataFrame:
     """The opportunities table of a run without a process model (no rows)."""
-    return _empty(_opportunity_columns())
+    return _empty_tables()["opportunities"].copy(deep=False)
 
 
 def empty_contracts() -> pd.DataFrame:
     """The contracts table of a run without a process model (no rows)."""
-    return _empty(_CONTRACT_DTYPES)
+    return _empty_tables()["contracts"].copy(deep=False)
 
 
 def empty_process_events() -> pd.DataFrame:
     """The process event log of a run without a process model (no rows)."""
-    return _empty(_EVENT_COLUMNS)
+    return _empty_tables()["process_events"].copy(deep=False)
 
 
 def cents_to_text(cents: int) -> str:

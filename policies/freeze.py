@@ -137,14 +137,20 @@ def installment_steps(
             steps.append(LadderStep(paid_on, "release", rule, f"paid on day {days}"))
             return [s for s in steps if s.on <= as_of]
         rule = f"paid between day {ladder.release_within_days} and {late}: release after approval"
-        steps.append(LadderStep(paid_on, "await_approval", rule, f"paid on day {days}"))
-        approved = _approval("release", paid_on, ladder, approvals)
-        if approved is not None:
-            steps.append(LadderStep(approved, "release", rule, f"approved on {approved}"))
+        waiting = LadderStep(paid_on, "await_approval", rule, f"paid on day {days}")
+        steps += _after_approval(waiting, "release", ladder, approvals)
         return [s for s in steps if s.on <= as_of]
     rule = f"unpaid at {late} days: write off after risk approval"
-    steps.append(LadderStep(write_off_on, "await_write_off", rule, f"unpaid on day {late}"))
-    approved = _approval("write_off", write_off_on, ladder, approvals)
-    if approved is not None:
-        steps.append(LadderStep(approved, "write_off", rule, f"approved on {approved}"))
+    waiting = LadderStep(write_off_on, "await_write_off", rule, f"unpaid on day {late}")
+    steps += _after_approval(waiting, "write_off", ladder, approvals)
     return [s for s in steps if s.on <= as_of]
+
+
+def _after_approval(
+    waiting: LadderStep, action: str, ladder: FreezeLadder, approvals: Mapping[str, dt.date]
+) -> list[LadderStep]:
+    """The *waiting* step, then *action* on the day it is approved (if it is)."""
+    approved = _approval(action, waiting.on, ladder, approvals)
+    if approved is None:
+        return [waiting]
+    return [waiting, LadderStep(approved, action, waiting.rule, f"approved on {approved}")]

@@ -18,7 +18,19 @@ import pandas as pd
 from sim.eventlog import Kind
 from sim.result import RunResult
 
-__all__ = ["KPIS", "Kpi", "a_lead_shares", "kpi_table", "kpis", "queue_length", "rep_load"]
+__all__ = [
+    "KPIS",
+    "Kpi",
+    "a_lead_shares",
+    "all_kpis",
+    "kpi",
+    "kpi_registrar",
+    "kpi_specs",
+    "kpi_table",
+    "kpis",
+    "queue_length",
+    "rep_load",
+]
 
 
 @dataclass(frozen=True)
@@ -37,21 +49,31 @@ KPIS: dict[str, Kpi] = {}
 """All KPIs by name, in definition order (the order of tables and reports)."""
 
 
-def kpi(name: str, unit: str, better: Literal["lower", "higher", "none"], description: str):
-    """Decorator registering a KPI function ``f(result) -> float``.
+def kpi_registrar(registry: dict[str, Kpi], label: str = "KPI"):
+    """A decorator factory ``(name, unit, better, description)`` that registers a KPI
+    function ``f(result) -> float`` in *registry* (a name defined twice is an error).
 
-    Every KPI so far is a count, a duration or a rate, so its bounds are ``(0, None)``; a
-    unit of ``share`` bounds it to ``(0, 1)``.
+    Every KPI is a count, a duration or a rate, so its bounds are ``(0, None)``; a unit
+    of ``share`` bounds it to ``(0, 1)``.
     """
 
-    def decorate(fn: Callable[[RunResult], float]) -> Callable[[RunResult], float]:
-        if name in KPIS:
-            raise ValueError(f"KPI {name!r} is defined twice")
-        bounds = (0.0, 1.0) if unit == "share" else (0.0, None)
-        KPIS[name] = Kpi(name, unit, better, description, fn, bounds)
-        return fn
+    def register(
+        name: str, unit: str, better: Literal["lower", "higher", "none"], description: str
+    ):
+        def decorate(fn: Callable[[RunResult], float]) -> Callable[[RunResult], float]:
+            if name in registry:
+                raise ValueError(f"{label} {name!r} is defined twice")
+            bounds = (0.0, 1.0) if unit == "share" else (0.0, None)
+            registry[name] = Kpi(name, unit, better, description, fn, bounds)
+            return fn
 
-    return decorate
+        return decorate
+
+    return register
+
+
+kpi = kpi_registrar(KPIS)
+"""Decorator registering a lead-flow KPI in :data:`KPIS`."""
 
 
 def window(result: RunResult) -> pd.DataFrame:

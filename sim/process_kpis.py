@@ -9,15 +9,14 @@ at the opportunities opened at or after the warm-up.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Literal
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from sim.forecast import forecast_error
-from sim.metrics import Kpi
+from sim.metrics import Kpi, kpi_registrar
 from sim.result import RunResult
 
 __all__ = [
@@ -33,17 +32,8 @@ PROCESS_KPIS: dict[str, Kpi] = {}
 """Process KPIs by name, in definition order."""
 
 
-def process_kpi(name: str, unit: str, better: Literal["lower", "higher", "none"], description: str):
-    """Decorator registering a process KPI ``f(result) -> float`` (``share``: in [0, 1])."""
-
-    def decorate(fn: Callable[[RunResult], float]) -> Callable[[RunResult], float]:
-        if name in PROCESS_KPIS:
-            raise ValueError(f"process KPI {name!r} is defined twice")
-        bounds = (0.0, 1.0) if unit == "share" else (0.0, None)
-        PROCESS_KPIS[name] = Kpi(name, unit, better, description, fn, bounds)
-        return fn
-
-    return decorate
+process_kpi = kpi_registrar(PROCESS_KPIS, "process KPI")
+"""Decorator registering a process KPI ``f(result) -> float`` (``share``: in [0, 1])."""
 
 
 def opportunity_window(result: RunResult) -> pd.DataFrame:

@@ -177,7 +177,7 @@ def bench_mmc(days: float | None, seed: int, repeat: int) -> None:
         print(
             f"    !!! WAITS DIFFER (means by {rel:.1%}, tolerance {WAIT_TOLERANCE:.0%}; one "
             f"customer by up to {max_diff:.2g} h): the workbench is NOT behaving as a FIFO "
-            "M/M/c queue; investigate sim/dispatch.py !!!"
+            "M/M/c queue; investigate sim/engine/dispatch.py !!!"
         )
 
 

@@ -37,9 +37,9 @@ except ImportError:  # not installed: run from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from policies.policy import policy_model
-from sim.experiment import kpi_frame, run_replications
-from sim.fanout import DaskEvaluator, SequentialEvaluator
-from sim.sweep import SweepSpec, build_design, evaluate_point, run_sweep
+from sim.experiments.fanout import DaskEvaluator, SequentialEvaluator
+from sim.experiments.replications import kpi_frame, run_replications
+from sim.experiments.sweep import SweepSpec, build_design, evaluate_point, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "baseline.yaml"
@@ -52,7 +52,7 @@ TARGET_OVERHEAD = 0.10
 
 def _warm(_: int) -> int:
     """Import the engine in a worker (its first task would otherwise pay for it)."""
-    import sim.sweep  # noqa: F401
+    import sim.experiments.sweep  # noqa: F401
 
     return os.getpid()
 
@@ -86,7 +86,7 @@ class Replay:
 
 def direct(design) -> float:
     """Seconds to run every point by hand: validated models in, KPI frame out."""
-    from sim.config import Scenario
+    from sim.world.scenario import Scenario
 
     inputs = [
         (Scenario.model_validate(t.scenario), policy_model().model_validate(t.policy), t)

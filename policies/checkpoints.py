@@ -8,7 +8,7 @@ e-signature or customer-system screenshot, with an offline cache".
 
 Pure code: :func:`attempt_proof` decides one visit's proof from uniforms it is handed,
 and :class:`CheckpointLedger` is the state machine that refuses to pass a checkpoint out
-of order or without its evidence.  The simulation (:mod:`sim.process`) drives both.
+of order or without its evidence.  The simulation (:mod:`sim.process.pipeline`) drives both.
 """
 
 from __future__ import annotations

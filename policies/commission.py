@@ -14,7 +14,7 @@ deductions.  This module holds the levers and their pure arithmetic:
   (:mod:`policies.rules`), per channel or a default.
 
 Amounts are exact Decimals; nothing here rounds (rounding is once per statement line, in
-``sim.incentives``).  Bad-debt deductions come from the freeze ladder
+``sim.incentives.accounts``).  Bad-debt deductions come from the freeze ladder
 (:mod:`policies.freeze`).
 """
 

@@ -13,7 +13,7 @@ For one installment with a due date, days count from the due date:
   its own incentive is earned as usual).
 
 :func:`installment_steps` returns the dated steps of one installment's ladder as seen on
-an *as-of* date; ``sim.incentives`` applies them to money and records each one as an
+an *as-of* date; ``sim.incentives.accounts`` applies them to money and records each one as an
 audit record (date, amount, rule, reason).
 """
 

@@ -33,7 +33,7 @@ class ChannelDefaults(BaseModel):
     One optional field per lead attribute that can be missing; ``None`` means "no
     default".  To make another attribute defaultable, add a field here (with its
     validation) and teach the lead generator to leave it missing
-    (``sim.leadgen.MISSABLE_FIELDS``); :data:`INTAKE_FIELDS` follows this model.
+    (``sim.engine.lead_factory.MISSABLE_FIELDS``); :data:`INTAKE_FIELDS` follows this model.
     """
 
     model_config = _STRICT

@@ -90,7 +90,7 @@ class BantScoringParams(BaseModel):
     dwell_over_seconds: float = Field(180, ge=0)
     grades: GradeThresholds = GradeThresholds()
     # Extra points by attribute value, e.g. {industry: {lab: 8}}: how what reps claim
-    # for in a marketplace feeds back into the score (see sim.claim_feedback).
+    # for in a marketplace feeds back into the score (see sim.outcomes.claim_feedback).
     attribute_points: dict[
         Literal["channel", "region", "industry", "budget_band"], dict[str, int]
     ] = Field(default_factory=dict)

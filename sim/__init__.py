@@ -7,12 +7,12 @@ Typical use::
     kpis(result)["first_touch_hours_mean"]
 """
 
-from sim import fairness  # registers the fairness and lead-flow KPIs
-from sim.config import Scenario, load_policy, load_scenario
-from sim.engine import run
+from sim.engine.result import RunResult
+from sim.engine.simulation import run
 from sim.errors import ConfigError, DataError, RuleError, WorkbenchError
-from sim.metrics import KPIS, kpi_table, kpis, queue_length, rep_load
-from sim.result import RunResult
+from sim.outcomes import fairness  # registers the fairness and lead-flow KPIs
+from sim.outcomes.kpis import KPIS, kpi_table, kpis, queue_length, rep_load
+from sim.world.scenario import Scenario, load_policy, load_scenario
 
 __all__ = [
     "KPIS",

@@ -1,7 +1,7 @@
-"""``python -m sim``: see :mod:`sim.cli`."""
+"""``python -m sim``: see :mod:`sim.cli.main`."""
 
 import sys
 
-from sim.cli import main
+from sim.cli.main import main
 
 sys.exit(main())

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from sim.config import Scenario
-from sim.yamlio import load_mapping
+from sim.io.safe_yaml import load_mapping
+from sim.world.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

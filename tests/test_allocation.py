@@ -239,7 +239,7 @@ def test_vacation_leaves_no_recurring_gap(balance):
 def test_won_deals_of_a_run_feed_the_capability_match(monkeypatch):
     from policies.allocation import Allocation as Alloc
     from sim import load_policy, load_scenario, run
-    from sim.paths import project_root
+    from sim.io.paths import project_root
 
     calls: list[tuple[int, float]] = []
     original = Alloc.note_won_deal

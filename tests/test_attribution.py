@@ -1,4 +1,4 @@
-"""Process-to-result attribution (sim.attribution) against planted effects.
+"""Process-to-result attribution (sim.outcomes.attribution) against planted effects.
 
 ``process_attribution.yaml`` plants one effect: demo-video completion below 60% cuts the
 odds of every checkpoint after need diagnosis to 0.4.  Visit slip has no effect on the
@@ -13,7 +13,7 @@ from scipy import stats
 
 from conftest import SCENARIOS
 from sim import DataError, load_scenario, run
-from sim.attribution import FACTORS, attribution, attribution_frame, holm, top_factors
+from sim.outcomes.attribution import FACTORS, attribution, attribution_frame, holm, top_factors
 
 PLANTED = SCENARIOS / "process_attribution.yaml"
 NULL = ["process.effects.demo_low_odds=1"]

@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 
 from conftest import POLICIES, SCENARIOS
-from sim.backtest import backtest, observed_measures, split_day
-from sim.calibrate import fit
-from sim.cli import main
-from sim.config import load_policy, load_scenario
+from sim.cli.main import main
 from sim.errors import ConfigError
-from sim.history import import_export, write_import
-from sim.mapping import load_mapping_spec
-from sim.scenario_writer import scenario_yaml
-from sim.synthetic_export import SampleTruth, make_sample
+from sim.history.backtest import backtest, observed_measures, split_day
+from sim.history.calibrate import fit
+from sim.history.importer import import_export, write_import
+from sim.history.mapping import load_mapping_spec
+from sim.history.scenario_writer import scenario_yaml
+from sim.history.synthetic_export import SampleTruth, make_sample
+from sim.world.scenario import load_policy, load_scenario
 
 MAPPING = SCENARIOS / "mappings" / "sample.yaml"
 
@@ -169,7 +169,7 @@ def test_cli_backtest_bad_arguments(prepared, tmp_path, capsys, extra, message):
 
 
 def test_won_within_period_share_counts_only_wins_inside_the_period():
-    from sim.backtest import won_within_share
+    from sim.history.backtest import won_within_share
 
     leads = pd.DataFrame({"lead_id": [1, 2, 3, 4]})
     start, end = pd.Timestamp("2026-03-01"), pd.Timestamp("2026-03-29")

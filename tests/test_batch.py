@@ -12,10 +12,10 @@ import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 
 from conftest import SCENARIOS, tiny_scenario_dict
-from sim.batch import BatchSpec, load_batch, variants
-from sim.cli import main
-from sim.fanout import SequentialEvaluator
-from sim.sweep import SweepSpec, build_design, run_sweep
+from sim.cli.main import main
+from sim.experiments.fanout import SequentialEvaluator
+from sim.experiments.sweep import SweepSpec, build_design, run_sweep
+from sim.reports.batch import BatchSpec, load_batch, variants
 
 
 def write_yaml(path, data) -> str:

@@ -1,4 +1,4 @@
-"""Tests of sim.calendar: hand-computed examples plus Hypothesis properties.
+"""Tests of sim.world.calendars: hand-computed examples plus Hypothesis properties.
 
 Most examples start on Monday 2026-01-05 00:00 with a Mon-Fri 09:00-18:00 shift, so
 Monday's shift is [9, 18), Tuesday's [33, 42), Friday's [105, 114), the next Monday's
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.calendar import AlwaysOpen, ShiftCalendar, WorkCalendar, public_holidays
 from sim.errors import ConfigError, WorkbenchError
+from sim.world.calendars import AlwaysOpen, ShiftCalendar, WorkCalendar, public_holidays
 
 MON = datetime(2026, 1, 5)  # a Monday
 

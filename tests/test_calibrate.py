@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from conftest import SCENARIOS
-from sim.calibrate import fit, fit_arrivals, fit_duration
-from sim.cli import main
-from sim.config import PoissonArrivals, ReplayArrivals, load_scenario
-from sim.history import import_export, write_import
-from sim.mapping import load_mapping_spec
-from sim.scenario_writer import scenario_yaml
-from sim.synthetic_export import SampleTruth, make_sample
+from sim.cli.main import main
+from sim.history.calibrate import fit, fit_arrivals, fit_duration
+from sim.history.importer import import_export, write_import
+from sim.history.mapping import load_mapping_spec
+from sim.history.scenario_writer import scenario_yaml
+from sim.history.synthetic_export import SampleTruth, make_sample
+from sim.world.scenario import PoissonArrivals, ReplayArrivals, load_scenario
 
 
 @pytest.fixture(scope="module")

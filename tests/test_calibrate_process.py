@@ -1,4 +1,4 @@
-"""The deal-stage model fitted to imported deals by simulation (sim.calibrate_process)."""
+"""The deal-stage model fitted to imported deals by simulation (sim.history.deal_stage_fit)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import dataclasses
 import pytest
 
 from conftest import SCENARIOS
-from sim.calibrate import fit
-from sim.calibrate_process import fit_process, neutral_frictions, process_block
-from sim.cli import main
-from sim.config import load_scenario
-from sim.history import import_export, write_import
-from sim.mapping import load_mapping_spec
-from sim.process_config import ProcessSpec
-from sim.scenario_writer import scenario_yaml
-from sim.synthetic_export import make_sample
+from sim.cli.main import main
+from sim.history.calibrate import fit
+from sim.history.deal_stage_fit import fit_process, neutral_frictions, process_block
+from sim.history.importer import import_export, write_import
+from sim.history.mapping import load_mapping_spec
+from sim.history.scenario_writer import scenario_yaml
+from sim.history.synthetic_export import make_sample
+from sim.world.process_spec import ProcessSpec
+from sim.world.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import pytest
 
 from conftest import POLICIES, SCENARIOS
 from sim import load_policy, load_scenario, run
-from sim.cli import main
-from sim.fairness import new_rep_waits
-from sim.metrics import kpis
+from sim.cli.main import main
+from sim.outcomes.fairness import new_rep_waits
+from sim.outcomes.kpis import kpis
 
 SCENARIO = SCENARIOS / "east_china_medtech.yaml"
 BEFORE = POLICIES / "east_china_before.yaml"

@@ -12,9 +12,14 @@ import yaml
 from conftest import POLICIES, SCENARIOS, tiny_scenario_dict
 from policies.scoring import BantScorer, BantScoringParams
 from sim import load_policy, load_scenario, run
-from sim.claim_feedback import _holm, claim_feedback, named_in_claims, suggested_attribute_points
-from sim.config import Scenario
 from sim.errors import ConfigError
+from sim.outcomes.claim_feedback import (
+    _holm,
+    claim_feedback,
+    named_in_claims,
+    suggested_attribute_points,
+)
+from sim.world.scenario import Scenario
 
 LAB_CLAIMERS = [
     "horizon_days=28",

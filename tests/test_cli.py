@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import POLICIES, ROOT, SCENARIOS, tiny_scenario_dict
-from sim.cli import main
+from sim.cli.main import main
 
 
 def write_yaml(path, data) -> str:

@@ -11,9 +11,9 @@ import yaml
 
 from conftest import tiny_scenario_dict
 from sim import KPIS
-from sim.cli import main
-from sim.experiment import paired_differences
-from sim.experiment_cli import compare_files, policy_labels
+from sim.cli.experiments import compare_files, policy_labels
+from sim.cli.main import main
+from sim.experiments.replications import paired_differences
 
 N = 3
 

@@ -13,14 +13,8 @@ import pytest
 
 from conftest import POLICIES, ROOT, SCENARIOS
 from sim import KPIS, load_policy, load_scenario
-from sim.cli import main
-from sim.comparison_narrative import (
-    HEADLINE_KPIS,
-    comparison_narrative,
-    format_change,
-    format_level,
-)
-from sim.experiment import (
+from sim.cli.main import main
+from sim.experiments.replications import (
     DIFFERENCE_COLUMNS,
     compare,
     compare_runs,
@@ -28,6 +22,12 @@ from sim.experiment import (
     kpi_frame,
     paired_differences,
     run_replications,
+)
+from sim.reports.comparison_narrative import (
+    HEADLINE_KPIS,
+    comparison_narrative,
+    format_change,
+    format_level,
 )
 
 # t quantiles from tables: t(0.975; 2), t(0.95; 2), t(0.975; 7)

@@ -9,13 +9,13 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from conftest import SCENARIOS, tiny_scenario_dict
-from sim.arrivals import arrival_times
-from sim.config import PoissonArrivals, Scenario, load_policy, load_scenario
-from sim.distributions import Distribution, Sampler
+from sim.engine.arrivals import arrival_times
 from sim.errors import ConfigError
-from sim.overrides import apply_overrides, split_overrides
-from sim.randomness import Streams
-from sim.response import ExponentialDecay, PiecewiseDecay
+from sim.io.overrides import apply_overrides, split_overrides
+from sim.world.distributions import Distribution, Sampler
+from sim.world.randomness import Streams
+from sim.world.response_curve import ExponentialDecay, PiecewiseDecay
+from sim.world.scenario import PoissonArrivals, Scenario, load_policy, load_scenario
 
 DIST = TypeAdapter(Distribution)
 

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import POLICIES, SCENARIOS, tiny_scenario_dict
 from sim import load_policy, load_scenario, run
-from sim.config import Scenario
-from sim.dispatch import Dispatcher
+from sim.engine.dispatch import Dispatcher
+from sim.world.scenario import Scenario
 
 
 def _tables(result):

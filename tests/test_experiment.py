@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim import KPIS, kpis, run
-from sim.experiment import SUMMARY_COLUMNS, kpi_frame, run_replications, summarise
+from sim.experiments.replications import SUMMARY_COLUMNS, kpi_frame, run_replications, summarise
 
 # t quantiles from tables: t(0.975; 3) and t(0.975; 1), t(0.95; 3)
 T975_DF3 = 3.182446305284263

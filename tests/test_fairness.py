@@ -8,8 +8,8 @@ import pytest
 from conftest import tiny_scenario_dict
 from policies import policy_model
 from sim import kpis, run
-from sim.config import Scenario
-from sim.fairness import gini, new_rep_waits, stall_positions, stall_segments
+from sim.outcomes.fairness import gini, new_rep_waits, stall_positions, stall_segments
+from sim.world.scenario import Scenario
 
 
 def test_gini_known_values():

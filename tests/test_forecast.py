@@ -1,4 +1,4 @@
-"""Stage-weighted pipeline forecast (sim.forecast) on a hand-built pipeline.
+"""Stage-weighted pipeline forecast (sim.outcomes.forecast) on a hand-built pipeline.
 
 The run starts on Monday 5 January 2026 and lasts 90 days (2,160 h), so the whole months
 of the window are February (from 648 h) and March (from 1,320 h; April would end after the
@@ -27,10 +27,10 @@ import pytest
 from conftest import tiny_scenario_dict
 from policies.checkpoints import CHECKPOINTS
 from sim import run
-from sim.config import Scenario
-from sim.forecast import forecast_error, month_starts, pipeline_forecast
-from sim.opportunities import empty_contracts
-from sim.process_kpis import process_kpis
+from sim.outcomes.forecast import forecast_error, month_starts, pipeline_forecast
+from sim.outcomes.process_kpis import process_kpis
+from sim.process.opportunities import empty_contracts
+from sim.world.scenario import Scenario
 
 NAN = math.nan
 

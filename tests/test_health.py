@@ -1,4 +1,4 @@
-"""The monthly lead-flow health report (sim.health) on hand-computed timelines.
+"""The monthly lead-flow health report (sim.outcomes.lead_flow_health) on hand-computed timelines.
 
 The main case: two 24/7 reps (``east-1``, ``north-1``), every touch exactly 1 h, every
 lead an east A-lead, round robin.  The run starts on Saturday 31 January 2026, so the
@@ -26,9 +26,8 @@ import pytest
 from conftest import tiny_scenario_dict
 from policies import policy_model
 from sim import kpis, run
-from sim.config import Scenario
-from sim.fairness import stall_positions
-from sim.health import (
+from sim.outcomes.fairness import stall_positions
+from sim.outcomes.lead_flow_health import (
     FAIRNESS_KPIS,
     a_lead_funnel,
     dropped_defaulted_by_channel,
@@ -39,6 +38,7 @@ from sim.health import (
     sla_threshold,
     top_stall_positions,
 )
+from sim.world.scenario import Scenario
 
 ALL_A = {
     "channels": {"web_form": 1.0},

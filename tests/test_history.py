@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from conftest import SCENARIOS
-from sim.cli import main
+from sim.cli.main import main
 from sim.errors import ConfigError
-from sim.history import QUARANTINE_COLUMNS, import_export, write_import
-from sim.mapping import MappingSpec, load_mapping_spec
-from sim.synthetic_export import make_sample
-from sim.yamlio import load_mapping
+from sim.history.importer import QUARANTINE_COLUMNS, import_export, write_import
+from sim.history.mapping import MappingSpec, load_mapping_spec
+from sim.history.synthetic_export import make_sample
+from sim.io.safe_yaml import load_mapping
 
 SAMPLE_MAPPING = SCENARIOS / "mappings" / "sample.yaml"
 

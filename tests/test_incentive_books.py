@@ -7,7 +7,7 @@ import pytest
 from conftest import POLICIES, SCENARIOS
 from sim import load_policy, load_scenario, run
 from sim.errors import ConfigError
-from sim.incentive_report import (
+from sim.incentives.report import (
     commission_cost,
     commission_cost_replications,
     scenario_contracts,

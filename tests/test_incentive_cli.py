@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT, SCENARIOS
-from sim.cli import main
+from sim.cli.main import main
 
 SAMPLE = str(SCENARIOS / "ledgers" / "sample")
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from policies.commission import CommissionPlan
 from policies.freeze import FreezeLadder
-from sim.incentives import (
+from sim.incentives.accounts import (
     ChannelInvoice,
     Contract,
     Dispute,
@@ -26,7 +26,7 @@ from sim.incentives import (
     account_contract,
     earning_lines,
 )
-from sim.statements import line_steps
+from sim.incentives.statements import line_steps
 
 SIGNED = dt.date(2026, 1, 5)
 DUE = dt.date(2026, 2, 4)
@@ -182,7 +182,7 @@ def test_freeze_released_on_day_89():
 def test_freeze_released_after_approval_on_day_100():
     """Paid on day 100 (between 90 and 120): stays frozen until the approval recorded on
     day 104, then 56,000.00 is released and paid in the May run."""
-    from sim.incentives import Approval
+    from sim.incentives.accounts import Approval
 
     ledger = one_contract(paid_day=100, approvals=[Approval("C1", 1, "release", day(104))])
     ladder = FreezeLadder()
@@ -197,7 +197,7 @@ def test_freeze_released_after_approval_on_day_100():
 def test_unpaid_written_off_at_day_120():
     """Unpaid at day 120 with risk approval the same day: the frozen 56,000.00 is written
     off; the 24,000.00 already paid stays paid."""
-    from sim.incentives import Approval
+    from sim.incentives.accounts import Approval
 
     ledger = one_contract(approvals=[Approval("C1", 1, "write_off", day(120))])
     account = account_contract(ledger, "C1", SIGNED_PLAN, FreezeLadder(), RUNS, day(120))

@@ -21,11 +21,11 @@ from pydantic import ValidationError
 from conftest import POLICIES, ROOT, SCENARIOS, tiny_scenario_dict
 from policies.intake import INTAKE_FIELDS, Intake, IntakeParams
 from sim import ConfigError, kpis, load_policy, load_scenario, run
-from sim.cli import main
-from sim.config import Scenario
-from sim.flow import INTAKE_COUNT_COLUMNS, intake_counts
-from sim.leadgen import MISSABLE_FIELDS
-from sim.result import INTAKE_COLUMNS
+from sim.cli.main import main
+from sim.engine.intake import INTAKE_COUNT_COLUMNS, intake_counts
+from sim.engine.lead_factory import MISSABLE_FIELDS
+from sim.engine.result import INTAKE_COLUMNS
+from sim.world.scenario import Scenario
 
 NAIVE = POLICIES / "naive_required_timeline.yaml"
 MAPPED = POLICIES / "channel_mapping.yaml"

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from conftest import POLICIES, SCENARIOS, tiny_scenario_dict
 from policies import policy_model
 from sim import kpis, load_policy, load_scenario, run
-from sim.config import Scenario
-from sim.fairness import stall_positions
+from sim.outcomes.fairness import stall_positions
+from sim.world.scenario import Scenario
 
 
 def market_run(cherry: float, seed: int = 1, days: int = 14):

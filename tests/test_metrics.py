@@ -12,7 +12,7 @@ import pytest
 from conftest import tiny_scenario_dict
 from policies import policy_model
 from sim import kpis, queue_length, rep_load, run
-from sim.config import Scenario
+from sim.world.scenario import Scenario
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_queue_length_and_littles_law(result):
 def test_a_lead_shares_sum_to_one_when_there_are_a_leads():
     from conftest import SCENARIOS
     from sim import load_scenario
-    from sim.metrics import a_lead_shares
+    from sim.outcomes.kpis import a_lead_shares
 
     res = run(load_scenario(SCENARIOS / "baseline.yaml", ["horizon_days=7"]), None, 2)
     shares = a_lead_shares(res)

@@ -11,7 +11,7 @@ import pytest
 from conftest import POLICIES
 from policies import policy_model
 from sim import KPIS, load_policy
-from sim.narrative import format_hours, scenario_narrative
+from sim.reports.scenario_narrative import format_hours, scenario_narrative
 
 BASE = {
     "leads_arrived": 1234.0,

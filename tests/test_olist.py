@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from conftest import SCENARIOS, SHARED_DATA, tiny_scenario_dict
-from sim.calibrate import fit
-from sim.config import Scenario, load_scenario
-from sim.engine import run
-from sim.history import import_export, write_import
-from sim.mapping import load_mapping_spec
-from sim.scenario_writer import scenario_yaml
+from sim.engine.simulation import run
+from sim.history.calibrate import fit
+from sim.history.importer import import_export, write_import
+from sim.history.mapping import load_mapping_spec
+from sim.history.scenario_writer import scenario_yaml
+from sim.world.scenario import Scenario, load_scenario
 
 OLIST = SHARED_DATA / "olist_marketing_funnel"
 LEADS_CSV = "olist_marketing_qualified_leads_dataset.csv"

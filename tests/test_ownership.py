@@ -15,8 +15,8 @@ from conftest import LeadStub, RepStub, tiny_scenario_dict
 from policies import policy_model
 from policies.allocation import Allocation, AllocationParams
 from sim import kpis, run
-from sim.config import Scenario
-from sim.fairness import customer_reps
+from sim.outcomes.fairness import customer_reps
+from sim.world.scenario import Scenario
 
 Rep, Lead = RepStub, LeadStub
 

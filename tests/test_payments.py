@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sim.errors import DataError
-from sim.payments import (
+from sim.incentives.payments import (
     PaymentBehaviour,
     SegmentPayment,
     WorkingDays,
@@ -113,14 +113,14 @@ def test_contracts_from_a_simulated_run():
     """The process model's contracts table (when present) plugs straight in."""
     from conftest import SCENARIOS
 
-    pytest.importorskip("sim.opportunities", reason="the process model is not in this tree")
+    pytest.importorskip("sim.process.opportunities", reason="the process model is not in this tree")
     path = SCENARIOS / "process_demo.yaml"
     if not path.is_file():
         pytest.skip(f"no process scenario at {path}")
     from policies.policy import default_policy
-    from sim.config import load_scenario
-    from sim.engine import run
-    from sim.incentive_report import commission_cost, ledger_accounts
+    from sim.engine.simulation import run
+    from sim.incentives.report import commission_cost, ledger_accounts
+    from sim.world.scenario import load_scenario
 
     scenario = load_scenario(path)
     result = run(scenario, default_policy(), seed=1)

@@ -1,4 +1,4 @@
-"""The opportunity stage model in the engine (sim.process): checkpoints, proofs, contracts."""
+"""The opportunity stage model (sim.process.pipeline): checkpoints, proofs, contracts."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from conftest import POLICIES, ROOT, SCENARIOS, tiny_scenario_dict
 from policies.checkpoints import CHECKPOINTS
 from sim import ConfigError, load_policy, load_scenario, run
-from sim.cli import main
-from sim.config import Scenario
-from sim.opportunities import CONTRACT_COLUMNS, cents_to_text
+from sim.cli.main import main
+from sim.process.opportunities import CONTRACT_COLUMNS, cents_to_text
+from sim.world.scenario import Scenario
 
 DEMO = SCENARIOS / "process_demo.yaml"
 FAST = SCENARIOS / "process_attribution.yaml"
@@ -284,7 +284,7 @@ def test_recording_on_pass_removes_the_update_lag(any_offline):
 
 
 def test_contracts_feed_the_payment_ledger(fast_runs):
-    from sim.payments import PaymentBehaviour, simulate_ledger
+    from sim.incentives.payments import PaymentBehaviour, simulate_ledger
 
     result = fast_runs[0]
     ledger = simulate_ledger(result.contracts, result.scenario.start, PaymentBehaviour(), seed=1)
@@ -296,8 +296,8 @@ def test_contracts_feed_the_payment_ledger(fast_runs):
 def test_odds_and_durations_by_grade_skill_and_band():
     import simpy
 
-    from sim.opportunities import Opportunity
-    from sim.process import Pipeline
+    from sim.process.opportunities import Opportunity
+    from sim.process.pipeline import Pipeline
 
     stages = {c: {"advance": 0.5} for c in CHECKPOINTS}
     process = {"stages": stages, "effects": {"demo_low_odds": 0.4}}

@@ -1,4 +1,4 @@
-"""The process health dashboard (sim.process_health) and the process KPIs."""
+"""The process health dashboard (sim.outcomes.process_health) and the process KPIs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 
 from conftest import POLICIES, SCENARIOS, tiny_scenario_dict
 from sim import load_policy, load_scenario, run
-from sim.config import Scenario
-from sim.process_health import (
+from sim.outcomes.process_health import (
     DRILL_DOWNS,
     checkpoint_funnel,
     health_by,
@@ -19,12 +18,13 @@ from sim.process_health import (
     requirement_change_hotspots,
     weekly_data_health,
 )
-from sim.process_kpis import (
+from sim.outcomes.process_kpis import (
     PROCESS_KPIS,
     customer_change_peaks,
     process_kpi_summary,
     process_kpis,
 )
+from sim.world.scenario import Scenario
 
 DAY = 24.0
 

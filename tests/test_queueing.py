@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from conftest import POLICIES, SCENARIOS
 from sim import load_policy, load_scenario, queue_length, run
-from sim.metrics import KPIS, rep_load
-from sim.randomness import replication_seeds
+from sim.outcomes.kpis import KPIS, rep_load
+from sim.world.randomness import replication_seeds
 
 MMC = SCENARIOS / "mmc_validation.yaml"
 NO_SLA = POLICIES / "no_sla.yaml"

@@ -7,12 +7,12 @@ import pytest
 import yaml
 
 from conftest import POLICIES, SCENARIOS, tiny_scenario_dict
-from sim.config import Scenario, load_policy, load_scenario
-from sim.engine import run
+from sim.engine.simulation import run
 from sim.errors import ConfigError
-from sim.history import import_export, write_import
-from sim.mapping import load_mapping_spec
-from sim.synthetic_export import make_sample
+from sim.history.importer import import_export, write_import
+from sim.history.mapping import load_mapping_spec
+from sim.history.synthetic_export import make_sample
+from sim.world.scenario import Scenario, load_policy, load_scenario
 
 
 @pytest.fixture(scope="module")

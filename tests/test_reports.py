@@ -12,7 +12,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from conftest import ROOT
-from sim.cli import main
+from sim.cli.main import main
 
 SCENARIO = "scenarios/baseline.yaml"
 POLICY = "scenarios/policies/source_defaults.yaml"

@@ -108,7 +108,7 @@ def test_rebate_clause_in_a_policy_names_the_field():
 
 
 def test_policy_file_with_bad_rule_is_one_line_exit_2(tmp_path, capsys):
-    from sim.cli import main
+    from sim.cli.main import main
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("commission:\n  rebate:\n    default: \"__import__('os')\"\n")

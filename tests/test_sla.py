@@ -11,11 +11,11 @@ import simpy
 
 from conftest import tiny_scenario_dict
 from policies import policy_model
-from sim.calendar import AlwaysOpen
-from sim.config import Scenario
-from sim.engine import run
-from sim.entities import Lead, Rep
-from sim.sla import DeadlineMonitor
+from sim.engine.entities import Lead, Rep
+from sim.engine.simulation import run
+from sim.engine.sla import DeadlineMonitor
+from sim.world.calendars import AlwaysOpen
+from sim.world.scenario import Scenario
 
 # Two reps whose touches take longer than the ladder: the third lead is assigned (round
 # robin) to a rep who is still busy with the first one.

@@ -17,12 +17,13 @@ import yaml
 
 from conftest import POLICIES, ROOT, tiny_scenario_dict
 from policies.policy import policy_model
-from sim.cli import main
-from sim.config import load_scenario
+from sim.cli.main import main
 from sim.errors import ConfigError
-from sim.experiment import kpi_frame, run_replications
-from sim.fanout import DaskEvaluator, SequentialEvaluator
-from sim.sweep import (
+from sim.experiments.analysis import best_points, lever_effects, point_summary
+from sim.experiments.fanout import DaskEvaluator, SequentialEvaluator
+from sim.experiments.replications import kpi_frame, run_replications
+from sim.experiments.store import combined_table, point_path, read_manifest
+from sim.experiments.sweep import (
     SweepSpec,
     build_design,
     evaluate_point,
@@ -32,8 +33,7 @@ from sim.sweep import (
     run_sweep,
     spec_from_options,
 )
-from sim.sweep_analysis import best_points, lever_effects, point_summary
-from sim.sweep_store import combined_table, point_path, read_manifest
+from sim.world.scenario import load_scenario
 
 SLA_RECLAIM = "sla.steps.1.after_hours"
 
@@ -421,7 +421,7 @@ def test_sweep_analysis_on_a_hand_made_table():
 def test_shorthand_and_optional_block_levers_resolve():
     """The breaker's reclaim_hours shorthand and a field of an optional block that is off
     (newbie protection) are sweepable: the block is switched on with its defaults."""
-    from sim.config import load_policy
+    from sim.world.scenario import load_policy
 
     policy = load_policy(
         POLICIES / "source_defaults.yaml",

@@ -1,0 +1,1 @@
+"""``python -m sim``: one module per command family."""

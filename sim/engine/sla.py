@@ -1,0 +1,108 @@
+"""SLA deadline monitors that keep the SimPy event heap constant.
+
+SimPy cannot cancel a timeout, so one timeout per waiting lead and step would fill the
+heap with stale events.  Instead every (ladder step, calendar) pair gets one monitor
+process over a FIFO deque of deadlines.  For a fixed step and calendar the deadline is
+a non-decreasing function of the assignment time (``add_working_hours`` is monotone),
+so deadlines are appended in the order they fall due: the head of the deque is always
+the earliest, and each monitor has at most one pending timeout.  Entries whose lead has
+since been touched or reassigned are simply discarded when they come due.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+import simpy
+
+from policies.sla import SlaLadder, SlaStep, due_action
+from sim.engine.entities import Lead, Rep
+
+__all__ = ["DeadlineMonitor", "SlaBreaker"]
+
+
+class DeadlineMonitor:
+    """Calls ``on_due(lead, assignment, rep_index)`` when each FIFO deadline passes."""
+
+    def __init__(self, env: simpy.Environment, on_due: Callable[[Lead, int, int], None]):
+        self._env = env
+        self._on_due = on_due
+        self._queue: deque[tuple[float, Lead, int, int]] = deque()
+        self._wake: simpy.Event | None = None
+        env.process(self._run())
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def add(self, deadline: float, lead: Lead, assignment: int, rep_index: int) -> None:
+        """Watch *deadline* for this assignment of *lead*."""
+        queue = self._queue
+        # Invariant: deadlines are appended in non-decreasing order.
+        if queue and deadline < queue[-1][0]:
+            raise AssertionError(f"deadline {deadline} before queued {queue[-1][0]}")
+        queue.append((deadline, lead, assignment, rep_index))
+        if self._wake is not None:
+            self._wake.succeed()
+            self._wake = None
+
+    def _run(self):
+        env, queue = self._env, self._queue
+        while True:
+            if not queue:
+                self._wake = env.event()
+                yield self._wake
+                continue
+            deadline = queue[0][0]
+            if deadline > env.now:
+                yield env.timeout(deadline - env.now)
+                continue
+            _, lead, assignment, rep_index = queue.popleft()
+            self._on_due(lead, assignment, rep_index)
+
+
+class SlaBreaker:
+    """Arms the ladder's deadlines at each assignment and applies due actions."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        ladder: SlaLadder,
+        remind: Callable[[Lead, SlaStep], None],
+        reclaim: Callable[[Lead, SlaStep], None],
+    ) -> None:
+        self._env = env
+        self._ladder = ladder
+        self._business = ladder.clock == "business"
+        self._actions = {"remind": remind, "reclaim": reclaim}
+        self._monitors: dict[tuple[int, str], DeadlineMonitor] = {}
+
+    def _monitor(self, step_index: int, calendar_key: str) -> DeadlineMonitor:
+        key = (step_index, calendar_key if self._business else "")
+        monitor = self._monitors.get(key)
+        if monitor is None:
+            step = self._ladder.steps[step_index]
+            monitor = self._monitors[key] = DeadlineMonitor(
+                self._env, lambda lead, a, r, step=step: self._due(step, lead, a, r)
+            )
+        return monitor
+
+    def arm(self, lead: Lead, rep: Rep) -> None:
+        """Start the ladder for the assignment of *lead* to *rep* made just now."""
+        now = self._env.now
+        for i, step in enumerate(self._ladder.steps):
+            if self._business:
+                deadline = rep.calendar.add_working_hours(now, step.after_hours)
+            else:
+                deadline = now + step.after_hours
+            self._monitor(i, rep.calendar_key).add(deadline, lead, lead.assignment, rep.index)
+
+    def _due(self, step: SlaStep, lead: Lead, assignment: int, rep_index: int) -> None:
+        still = lead.rep == rep_index and lead.assignment == assignment
+        action = due_action(step, still_assigned=still, touched=lead.touched)
+        if action is not None:
+            self._actions[action](lead, step)
+
+    def pending(self) -> int:
+        """Deadlines still queued (live or stale), for diagnostics."""
+        return sum(len(m) for m in self._monitors.values())

@@ -1,0 +1,3 @@
+"""Many runs: replications, policy comparison on common random numbers, sweeps, their store,
+analysis and fan-out.
+"""

@@ -1,0 +1,264 @@
+"""Mapping files: how a CRM export maps onto the workbench's canonical tables.
+
+A mapping (``scenarios/mappings/*.yaml``) names, per canonical table (``leads``, and
+optionally ``reps``, ``opportunities``, ``contracts``, ``payments``), the source files (a
+glob relative to the export folder), the source column of each canonical field, its date
+formats and value map, what a blank cell means, which fields are required and which are
+unique keys.  ``channel_defaults`` gives, per channel, the value of a lead attribute the
+export leaves empty (DOMAIN.md 1.2).
+
+Every cell is read as text, so ids keep their leading zeros.  **Date-only rule**: a
+datetime cell that parses with a format carrying no time of day (``%Y-%m-%d``) is
+placed inside ``date_only.window`` (default 09:00-18:00): with ``rule: spread`` (default)
+the k-th of the n accepted date-only values of that field and day, in file order, is
+placed at ``window start + (k + 0.5) / n x window length``; with ``rule: fixed`` every one
+is placed at ``date_only.time``.  The canonical table marks such values in a
+``<field>_date_only`` column, and checks that compare dates (won before first contact)
+compare days, not the placed times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sim.errors import ConfigError
+from sim.io.safe_yaml import load_mapping
+from sim.world.scenario import format_validation_error
+
+__all__ = [
+    "DEFAULT_DATE_FORMATS",
+    "KEYS",
+    "LEAD_ATTRIBUTES",
+    "SCHEMA",
+    "DateOnlyRule",
+    "FieldSpec",
+    "MappingSpec",
+    "TableSpec",
+    "is_date_only_format",
+    "load_mapping_spec",
+]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+FieldType = Literal["id", "category", "datetime", "number", "flag"]
+
+SCHEMA: dict[str, dict[str, FieldType]] = {
+    "leads": {
+        "lead_id": "id",
+        "arrived": "datetime",
+        "channel": "category",
+        "region": "category",
+        "industry": "category",
+        "budget_band": "category",
+        "need": "category",
+        "budget_confirmed": "flag",
+        "authority": "flag",
+        "timeline_days": "number",
+        "dwell_seconds": "number",
+        "whitepaper": "flag",
+        "trial": "flag",
+        "customer_id": "id",
+    },
+    "reps": {"rep_id": "id", "region": "category", "hire_date": "datetime"},
+    "opportunities": {
+        "opportunity_id": "id",
+        "lead_id": "id",
+        "rep_id": "id",
+        "outcome": "category",
+        "closed": "datetime",
+        "amount": "number",
+        "segment": "category",
+    },
+    "contracts": {
+        "contract_id": "id",
+        "lead_id": "id",
+        "rep_id": "id",
+        "signed": "datetime",
+        "amount": "number",
+    },
+    "payments": {
+        "payment_id": "id",
+        "contract_id": "id",
+        "amount": "number",
+        "invoiced": "datetime",
+        "due": "datetime",
+        "paid": "datetime",
+    },
+}
+"""Canonical tables, their fields and each field's type."""
+
+KEYS: dict[str, str] = {
+    "leads": "lead_id",
+    "reps": "rep_id",
+    "opportunities": "opportunity_id",
+    "contracts": "contract_id",
+    "payments": "payment_id",
+}
+"""The id field of each table (unique when mapped, unless ``unique`` says otherwise)."""
+
+LEAD_ATTRIBUTES = tuple(f for f in SCHEMA["leads"] if f not in {"lead_id", "arrived", "channel"})
+"""Lead attributes an export may carry; replay uses them instead of drawn values."""
+
+OUTCOMES = ("won", "lost", "open")
+"""Canonical values of ``opportunities.outcome``."""
+
+DEFAULT_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+"""Formats tried, in order, when a datetime field lists none."""
+
+_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%X", "%T", "%c", "%R")
+
+
+def is_date_only_format(fmt: str) -> bool:
+    """True when *fmt* carries no time of day (the date-only rule then places the value)."""
+    return not any(d in fmt for d in _TIME_DIRECTIVES)
+
+
+Scalar = str | float | bool
+
+
+class FieldSpec(BaseModel):
+    """Where one canonical field comes from and how its text is read.
+
+    Give ``column`` (a source column) or ``value`` (a constant for every row).
+    ``values`` maps source values to canonical ones (after trimming blanks); a value not
+    in the map is kept (``unmapped: keep``), kept and reported (``warn``) or quarantined
+    (``quarantine``).  ``blank`` is the value of an empty cell (None: empty = missing).
+    """
+
+    model_config = _STRICT
+    column: str | None = None
+    value: Scalar | None = None
+    formats: list[str] = Field(default_factory=list)
+    values: dict[str, Scalar] = Field(default_factory=dict)
+    unmapped: Literal["keep", "warn", "quarantine"] = "warn"
+    blank: Scalar | None = None
+    true_values: list[str] = Field(default_factory=lambda: ["1", "true", "yes", "y", "t"])
+    false_values: list[str] = Field(default_factory=lambda: ["0", "false", "no", "n", "f"])
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldSpec:
+        if (self.column is None) == (self.value is None):
+            raise ValueError("give exactly one of column or value")
+        if self.column is not None and not self.column.strip():
+            raise ValueError("column must not be empty")
+        return self
+
+
+class TableSpec(BaseModel):
+    """One canonical table: source files, field specs, required and unique fields."""
+
+    model_config = _STRICT
+    files: str = Field(min_length=1)
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    columns: dict[str, FieldSpec]
+    required: list[str] = Field(default_factory=list)
+    unique: list[str] | None = None
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"column": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("files")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("files must be a glob relative to the export folder")
+        return value
+
+
+class DateOnlyRule(BaseModel):
+    """Where a date without a time of day is placed (see the module docstring)."""
+
+    model_config = _STRICT
+    rule: Literal["spread", "fixed"] = "spread"
+    window: tuple[dt.time, dt.time] = (dt.time(9), dt.time(18))
+    time: dt.time = dt.time(12)
+
+    @model_validator(mode="after")
+    def _window_ordered(self) -> DateOnlyRule:
+        if self.window[1] <= self.window[0]:
+            raise ValueError("window end must be after its start")
+        return self
+
+
+class Checks(BaseModel):
+    """Cross-table checks: quarantine the row, or keep it and count it."""
+
+    model_config = _STRICT
+    closed_before_arrival: Literal["quarantine", "keep"] = "quarantine"
+    unknown_reference: Literal["quarantine", "keep"] = "quarantine"
+
+
+class MappingSpec(BaseModel):
+    """A whole mapping file."""
+
+    model_config = _STRICT
+    name: str = "mapping"
+    description: str = ""
+    country: str | None = None
+    """Holiday country of the calibrated scenario's calendar (None: the workbench default)."""
+    date_only: DateOnlyRule = DateOnlyRule()
+    tables: dict[str, TableSpec]
+    channel_defaults: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    checks: Checks = Checks()
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> MappingSpec:
+        if "leads" not in self.tables:
+            raise ValueError("tables must include leads")
+        for table, spec in self.tables.items():
+            if table not in SCHEMA:
+                raise ValueError(f"unknown table {table!r} (known: {', '.join(SCHEMA)})")
+            fields = SCHEMA[table]
+            for name in (*spec.columns, *spec.required, *(spec.unique or [])):
+                if name not in fields:
+                    raise ValueError(
+                        f"tables.{table}: unknown field {name!r} (known: {', '.join(fields)})"
+                    )
+            for name in (*spec.required, *(spec.unique or [])):
+                if name not in spec.columns:
+                    raise ValueError(f"tables.{table}: field {name!r} is listed but not mapped")
+        leads = self.tables["leads"]
+        for name in ("lead_id", "arrived"):
+            if name not in leads.columns:
+                raise ValueError(f"tables.leads: field {name!r} must be mapped")
+        for channel, defaults in self.channel_defaults.items():
+            for name in defaults:
+                if name not in LEAD_ATTRIBUTES:
+                    raise ValueError(
+                        f"channel_defaults.{channel}: unknown attribute {name!r} "
+                        f"(known: {', '.join(LEAD_ATTRIBUTES)})"
+                    )
+        return self
+
+    def key_fields(self, table: str) -> list[str]:
+        """Fields whose combination must be unique in *table*."""
+        spec = self.tables[table]
+        if spec.unique is not None:
+            return list(spec.unique)
+        key = KEYS[table]
+        return [key] if key in spec.columns else []
+
+
+def load_mapping_spec(path: str | Path) -> MappingSpec:
+    """Read and validate a mapping YAML file; problems are one ConfigError line each."""
+    try:
+        return MappingSpec.model_validate(load_mapping(path))
+    except ValidationError as exc:
+        raise ConfigError("\n".join(format_validation_error(str(path), exc))) from None

@@ -1,0 +1,3 @@
+"""Input and output: the safe YAML loader, --set overrides and dotted paths, project paths,
+confined output files.
+"""

@@ -1,0 +1,199 @@
+"""Fairness and lead-flow measures: who gets the A-leads, how long new reps wait for a
+valid lead, how often leads cross regions, where leads stall, and how many customers are
+touched by more than one rep.
+
+Pure functions of a :class:`~sim.engine.result.RunResult`; the headline numbers are registered as
+KPIs (importing :mod:`sim` registers them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.result import RunResult
+from sim.outcomes.kpis import a_lead_shares, kpi, window
+
+__all__ = ["customer_reps", "gini", "new_rep_waits", "stall_positions", "stall_segments"]
+
+# Event kinds that open or close a stall segment of a lead.
+_SEGMENT_KINDS = (
+    "lead_pooled",
+    "lead_posted",
+    "lead_assigned",
+    "lead_reclaimed",
+    "touch_started",
+)
+_OPENS = {
+    "lead_pooled": "pool",
+    "lead_posted": "marketplace",
+    "lead_assigned": "rep queue",
+    "lead_reclaimed": "reclaim",
+}
+
+
+def gini(values: np.ndarray | pd.Series) -> float:
+    """Gini coefficient of non-negative *values* (0 = perfectly even, -> 1 = one holds all)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    n, total = len(x), x.sum()
+    if n == 0 or total == 0:
+        return float("nan")
+    ranks = np.arange(1, n + 1)
+    return float((2 * (ranks * x).sum()) / (n * total) - (n + 1) / n)
+
+
+def new_rep_waits(result: RunResult) -> pd.DataFrame:
+    """Per rep hired during the run: days from hire to the assignment of their first lead
+    that qualified (a *valid* lead).  ``censored`` is True when none came by the horizon
+    (the wait is then counted up to the horizon)."""
+    reps = result.reps
+    hired = reps[reps["hire_t"].notna() & (reps["hire_t"] >= 0)]
+    leads = result.leads
+    valid = leads[leads["qualified"].fillna(False).astype(bool)]
+    first_valid = valid.groupby("first_rep", observed=True)["first_assigned_t"].min()
+    horizon = result.scenario.horizon_hours
+    rows = []
+    for rep_id, hire_t in zip(hired["rep_id"], hired["hire_t"], strict=True):
+        if hire_t >= horizon:
+            continue
+        got = first_valid.get(rep_id, np.nan)
+        censored = bool(np.isnan(got))
+        end = horizon if censored else got
+        rows.append(
+            {
+                "rep_id": rep_id,
+                "hire_t": hire_t,
+                "days_to_first_valid_lead": (end - hire_t) / 24,
+                "censored": censored,
+            }
+        )
+    return pd.DataFrame(rows, columns=["rep_id", "hire_t", "days_to_first_valid_lead", "censored"])
+
+
+def stall_segments(result: RunResult) -> pd.DataFrame:
+    """Every stretch a lead waited, as rows: lead_id, position, rep_id, start, end, hours.
+
+    Positions: ``pool`` (no eligible rep: from ``lead_pooled`` to the next assignment),
+    ``marketplace`` (posted, until a rep claims it),
+    ``rep queue`` (assigned, not yet touched: to the touch or a reclaim) and ``reclaim``
+    (reclaimed, to the next assignment or pooling).  Stretches still open at the horizon
+    end there.
+    """
+    ev = result.events
+    ev = ev[ev["kind"].isin(_SEGMENT_KINDS)][["lead_id", "t", "kind", "rep_id"]]
+    ev = ev.sort_values(["lead_id", "t"], kind="stable")
+    nxt = ev.groupby("lead_id", sort=False)["t"].shift(-1)
+    kinds = ev["kind"].astype(str)
+    opens = kinds.isin(list(_OPENS))
+    out = pd.DataFrame(
+        {
+            "lead_id": ev["lead_id"],
+            "position": kinds.map(_OPENS),
+            "rep_id": ev["rep_id"].where(kinds == "lead_assigned"),
+            "start": ev["t"],
+            "end": nxt.fillna(result.scenario.horizon_hours),
+        }
+    )[opens.to_numpy()]
+    out["hours"] = out["end"] - out["start"]
+    return out.reset_index(drop=True)
+
+
+def stall_positions(result: RunResult, top: int | None = None) -> pd.DataFrame:
+    """Stall time by position (the queue of each rep is its own position), most first:
+    position, stretches, total_hours, mean_hours, p90_hours."""
+    seg = stall_segments(result)
+    seg = seg[seg["start"] >= result.scenario.warmup_hours]
+    label = seg["position"].where(seg["rep_id"].isna(), "rep queue: " + seg["rep_id"].fillna(""))
+    table = (
+        seg.assign(where=label)
+        .groupby("where")["hours"]
+        .agg(
+            stretches="size",
+            total_hours="sum",
+            mean_hours="mean",
+            p90_hours=lambda h: h.quantile(0.9),
+        )
+        .sort_values("total_hours", ascending=False)
+        .rename_axis("position")
+        .reset_index()
+    )
+    return table.head(top) if top else table
+
+
+@kpi("a_leads_gini", "index", "lower", "Gini coefficient of A-leads received per rep")
+def _a_gini(r: RunResult) -> float:
+    return gini(a_lead_shares(r))
+
+
+@kpi(
+    "cross_region_share",
+    "share",
+    "lower",
+    "Assigned leads whose first rep is in another region than the lead",
+)
+def _cross_region(r: RunResult) -> float:
+    leads = window(r)
+    leads = leads[leads["first_rep"].notna()]
+    if leads.empty:
+        return float("nan")
+    region = r.reps.set_index("rep_id")["region"]
+    return float((leads["first_rep"].map(region) != leads["region"]).mean())
+
+
+@kpi(
+    "new_rep_days_to_valid_lead",
+    "days",
+    "lower",
+    "Mean days a rep hired during the run waits for a first lead that qualifies "
+    "(censored at the horizon)",
+)
+def _new_rep_wait(r: RunResult) -> float:
+    waits = new_rep_waits(r)
+    return float(waits["days_to_first_valid_lead"].mean()) if len(waits) else float("nan")
+
+
+@kpi("pool_wait_hours_mean", "h", "lower", "Mean time a pooled lead waited for an eligible rep")
+def _pool_wait(r: RunResult) -> float:
+    seg = stall_segments(r)
+    pool = seg[(seg["position"] == "pool") & (seg["start"] >= r.scenario.warmup_hours)]
+    return float(pool["hours"].mean()) if len(pool) else 0.0
+
+
+def customer_reps(result: RunResult) -> pd.DataFrame:
+    """Per customer with a touched lead in the window: ``touched_leads`` and ``reps``
+    (distinct reps who made the first touch of its leads), indexed by ``customer_id``.
+    Empty when the scenario has no ``leads.customer_pool``."""
+    leads = window(result)
+    leads = leads[leads["customer_id"].notna() & leads["touch_rep"].notna()]
+    return (
+        leads.groupby("customer_id")["touch_rep"]
+        .agg(touched_leads="size", reps="nunique")
+        .astype(np.int64)
+    )
+
+
+@kpi(
+    "customers_multi_rep",
+    "customers",
+    "lower",
+    "Customers touched by more than one rep (the rep of each lead's first touch; "
+    "n/a without leads.customer_pool)",
+)
+def _customers_multi_rep(r: RunResult) -> float:
+    if r.scenario.leads.customer_pool is None:
+        return float("nan")
+    return float((customer_reps(r)["reps"] > 1).sum())
+
+
+@kpi(
+    "customers_multi_rep_share",
+    "share",
+    "lower",
+    "Share of customers with two or more touched leads that were touched by more than one rep",
+)
+def _customers_multi_rep_share(r: RunResult) -> float:
+    if r.scenario.leads.customer_pool is None:
+        return float("nan")
+    per = customer_reps(r)
+    repeat = per[per["touched_leads"] >= 2]
+    return float((repeat["reps"] > 1).mean()) if len(repeat) else float("nan")

@@ -1,0 +1,1 @@
+"""Rendered reports: papermill and HTML rendering, batches and the plain-language narratives."""

@@ -39,7 +39,9 @@ except ImportError:  # not installed: run from a checkout
 from policies.policy import policy_model
 from sim.experiments.fanout import DaskEvaluator, SequentialEvaluator
 from sim.experiments.replications import kpi_frame, run_replications
-from sim.experiments.sweep import SweepSpec, build_design, evaluate_point, run_sweep
+from sim.experiments.sweep import evaluate_point, run_sweep
+from sim.experiments.sweep_design import build_design
+from sim.experiments.sweep_spec import SweepSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "baseline.yaml"

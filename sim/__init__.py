@@ -7,12 +7,15 @@ Typical use::
     kpis(result)["first_touch_hours_mean"]
 """
 
+from sim.engine.arrivals import register_arrival_source
 from sim.engine.result import RunResult
 from sim.engine.simulation import run
 from sim.errors import ConfigError, DataError, RuleError, WorkbenchError
-from sim.outcomes import fairness  # registers the fairness and lead-flow KPIs
-from sim.outcomes.kpis import KPIS, kpi_table, kpis, queue_length, rep_load
-from sim.world.scenario import Scenario, load_policy, load_scenario
+from sim.history.replay import ReplaySource
+from sim.outcomes.kpis import KPIS, kpi_table, kpis
+from sim.outcomes.measurement import queue_length, rep_load
+from sim.world.loading import load_policy, load_scenario
+from sim.world.scenario import Scenario
 
 __all__ = [
     "KPIS",
@@ -22,7 +25,6 @@ __all__ = [
     "RunResult",
     "Scenario",
     "WorkbenchError",
-    "fairness",
     "kpi_table",
     "kpis",
     "load_policy",
@@ -31,3 +33,8 @@ __all__ = [
     "rep_load",
     "run",
 ]
+
+# The one piece of wiring: a scenario's ``arrivals: {replay: file}`` replays imported
+# leads (sim.history.replay); the engine knows only the ArrivalSource protocol and its
+# registry (sim.engine.arrivals), so the dependency points from history to the engine.
+register_arrival_source("replay", ReplaySource)

@@ -14,7 +14,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 from conftest import SCENARIOS, tiny_scenario_dict
 from sim.cli.main import main
 from sim.experiments.fanout import SequentialEvaluator
-from sim.experiments.sweep import SweepSpec, build_design, run_sweep
+from sim.experiments.sweep import run_sweep
+from sim.experiments.sweep_design import build_design
+from sim.experiments.sweep_spec import SweepSpec
 from sim.reports.batch import BatchSpec, load_batch, variants
 
 

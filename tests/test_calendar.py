@@ -344,3 +344,40 @@ def test_working_hours_are_additive(cal: ShiftCalendar, a: float, b: float, c: f
 def test_working_hours_match_naive_oracle(cal: ShiftCalendar, t0: float, span: float) -> None:
     expected = _naive_hours(cal, t0, t0 + span)
     assert cal.working_hours_between(t0, t0 + span) == pytest.approx(expected, abs=1e-9)
+
+
+def test_working_days_follow_the_shift_calendar_rule() -> None:
+    """One working-day rule: statement dates and shift calendars agree day by day."""
+    from sim.world.calendars import ShiftCalendar, WorkingDays, working_dates
+
+    days = WorkingDays(date(2026, 1, 1), date(2026, 12, 31), "CN")
+    holidays, extra = working_dates("CN", range(2026, 2028))
+    shifts = ShiftCalendar(datetime(2026, 1, 1), holidays=holidays, extra_working_dates=extra)
+    for k in range(365):
+        day = date(2026, 1, 1) + timedelta(days=k)
+        noon = shifts.hours_at(datetime.combine(day, time(12)))
+        assert days.is_working(day) == shifts.is_working_day(noon), day
+    assert days.is_working(date(2026, 2, 28))  # adjusted workday (Saturday)
+    assert not days.is_working(date(2026, 10, 1))  # National Day
+
+
+def test_working_dates_let_a_day_off_win() -> None:
+    from sim.world.calendars import working_dates
+
+    sat = date(2026, 2, 28)
+    off, extra = working_dates(None, [2026], holidays=[sat], extra_working_dates=[sat])
+    assert off == {sat} and extra == set()
+
+
+def test_holidays_are_read_in_one_place() -> None:
+    """Only the calendar module asks the holidays package which days are off."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    users = sorted(
+        str(p.relative_to(root))
+        for folder in ("sim", "policies")
+        for p in (root / folder).rglob("*.py")
+        if "country_holidays" in p.read_text(encoding="utf-8")
+    )
+    assert users == ["sim/world/calendars.py"]

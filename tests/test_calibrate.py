@@ -12,7 +12,8 @@ from sim.history.importer import import_export, write_import
 from sim.history.mapping import load_mapping_spec
 from sim.history.scenario_writer import scenario_yaml
 from sim.history.synthetic_export import SampleTruth, make_sample
-from sim.world.scenario import PoissonArrivals, ReplayArrivals, load_scenario
+from sim.world.loading import load_scenario
+from sim.world.scenario import PoissonArrivals, ReplayArrivals
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from sim.history.importer import import_export, write_import
 from sim.history.mapping import load_mapping_spec
 from sim.history.scenario_writer import scenario_yaml
 from sim.history.synthetic_export import make_sample
+from sim.world.loading import load_scenario
 from sim.world.process_spec import ProcessSpec
-from sim.world.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,13 @@ from pydantic import TypeAdapter, ValidationError
 from conftest import SCENARIOS, tiny_scenario_dict
 from sim.engine.arrivals import arrival_times
 from sim.errors import ConfigError
-from sim.io.overrides import apply_overrides, split_overrides
+from sim.io.overrides import apply_overrides
 from sim.world.distributions import Distribution, Sampler
+from sim.world.loading import load_policy, load_scenario
+from sim.world.override_paths import split_overrides
 from sim.world.randomness import Streams
 from sim.world.response_curve import ExponentialDecay, PiecewiseDecay
-from sim.world.scenario import PoissonArrivals, Scenario, load_policy, load_scenario
+from sim.world.scenario import PoissonArrivals, Scenario
 
 DIST = TypeAdapter(Distribution)
 
@@ -106,9 +108,15 @@ def test_overrides_set_nested_values_and_lists():
         apply_overrides(data, ["items.5.x=1"], "f")
     with pytest.raises(ConfigError, match=r"cannot set .c. on a int"):
         apply_overrides(data, ["a.b.c=1"], "f")
-    assert split_overrides(["x=1", "policy.sla.clock=calendar"]) == (
-        ["x=1"],
-        ["sla.clock=calendar"],
+    items = [
+        "horizon_days=1",
+        "policy.sla.clock=calendar",
+        "sla.reclaim_hours=8",
+        "scenario.name=x",
+    ]
+    assert split_overrides(items) == (
+        ["horizon_days=1", "name=x"],
+        ["sla.clock=calendar", "sla.reclaim_hours=8"],
     )
 
 
@@ -158,3 +166,17 @@ def test_mmc_scenario_states_erlang_c_values_it_is_built_for():
     s = load_scenario(SCENARIOS / "mmc_validation.yaml")
     assert s.arrivals.mean_rate == 8 and len(s.team.members()) == 5
     assert s.team.members()[0].touch_time.mean == 0.5
+
+
+def test_validation_errors_are_one_line_per_problem_naming_source_and_field():
+    from sim.errors import DataError
+    from sim.io.validation import validate
+
+    bad = {"start": "2026-01-05T00:00", "horizon_days": -1, "team": {"reps": "x"}}
+    with pytest.raises(ConfigError) as caught:
+        validate(Scenario, bad, "f.yaml")
+    lines = str(caught.value).splitlines()
+    assert "f.yaml: horizon_days: Input should be greater than 0 (got -1)" in lines
+    assert all(line.startswith("f.yaml: ") for line in lines) and len(lines) >= 3
+    with pytest.raises(DataError, match=r"^f.yaml: horizon_days: .* \(\+\d+ more\)$"):
+        validate(Scenario, bad, "f.yaml", error=DataError, one_line=True)

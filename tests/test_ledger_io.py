@@ -18,7 +18,7 @@ from sim.incentives.accounts import channel_pools
 from sim.incentives.ledger_import import ibm_ledger, read_ibm_receivables, read_ledger
 from sim.incentives.payments import fit_payment_delays
 from sim.incentives.report import commission_cost, ledger_accounts
-from sim.world.scenario import load_policy
+from sim.world.loading import load_policy
 
 SAMPLE = SCENARIOS / "ledgers" / "sample"
 IBM = SHARED_DATA / "ibm_accounts_receivable" / "WA_Fn-UseC_-Accounts-Receivable.csv"
@@ -69,7 +69,7 @@ def test_bad_rows_are_quarantined_never_dropped(ledger_copy):
     ledger, report = read_ledger(ledger_copy)
     assert report.balanced()
     assert report.read["payments.csv"] == 10 and report.accepted["payments.csv"] == 4
-    lines = {(p.file, p.line, p.field) for p in report.problems}
+    lines = {(p.file, p.row, p.column) for p in report.problems}
     assert {
         ("payments.csv", 6, "amount"),
         ("payments.csv", 7, "contract_id"),

@@ -64,7 +64,7 @@ def test_queue_length_and_littles_law(result):
 def test_a_lead_shares_sum_to_one_when_there_are_a_leads():
     from conftest import SCENARIOS
     from sim import load_scenario
-    from sim.outcomes.kpis import a_lead_shares
+    from sim.outcomes.measurement import a_lead_shares
 
     res = run(load_scenario(SCENARIOS / "baseline.yaml", ["horizon_days=7"]), None, 2)
     shares = a_lead_shares(res)

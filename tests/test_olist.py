@@ -16,7 +16,8 @@ from sim.history.calibrate import fit
 from sim.history.importer import import_export, write_import
 from sim.history.mapping import load_mapping_spec
 from sim.history.scenario_writer import scenario_yaml
-from sim.world.scenario import Scenario, load_scenario
+from sim.world.loading import load_scenario
+from sim.world.scenario import Scenario
 
 OLIST = SHARED_DATA / "olist_marketing_funnel"
 LEADS_CSV = "olist_marketing_qualified_leads_dataset.csv"

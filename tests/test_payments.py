@@ -12,12 +12,12 @@ from sim.errors import DataError
 from sim.incentives.payments import (
     PaymentBehaviour,
     SegmentPayment,
-    WorkingDays,
     fit_payment_delays,
     monthly_runs,
     simulate_ledger,
     synthetic_contracts,
 )
+from sim.world.calendars import WorkingDays
 
 START = dt.datetime(2026, 1, 5)
 
@@ -120,7 +120,7 @@ def test_contracts_from_a_simulated_run():
     from policies.policy import default_policy
     from sim.engine.simulation import run
     from sim.incentives.report import commission_cost, ledger_accounts
-    from sim.world.scenario import load_scenario
+    from sim.world.loading import load_scenario
 
     scenario = load_scenario(path)
     result = run(scenario, default_policy(), seed=1)

@@ -19,7 +19,7 @@ from sim.outcomes.process_health import (
     weekly_data_health,
 )
 from sim.outcomes.process_kpis import (
-    PROCESS_KPIS,
+    PROCESS,
     customer_change_peaks,
     process_kpi_summary,
     process_kpis,
@@ -131,10 +131,10 @@ def test_unknown_level(demo):
 
 
 def test_kpis_have_units_and_summaries(demo):
-    for kpi in PROCESS_KPIS.values():
+    for kpi in PROCESS.values():
         assert kpi.unit and kpi.description and kpi.better in {"lower", "higher", "none"}
     summary = process_kpi_summary([demo, demo])
-    assert summary["kpi"].tolist() == list(PROCESS_KPIS)
+    assert summary["kpi"].tolist() == list(PROCESS)
     assert (summary["n"] == 2).all() or summary["n"].isin([0, 2]).all()
     same = summary.dropna(subset=["ci_low"])
     assert np.allclose(same["ci_low"], same["mean"]) and np.allclose(same["ci_high"], same["mean"])

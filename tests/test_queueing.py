@@ -22,8 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import POLICIES, SCENARIOS
-from sim import load_policy, load_scenario, queue_length, run
-from sim.outcomes.kpis import KPIS, rep_load
+from sim import KPIS, load_policy, load_scenario, queue_length, rep_load, run
 from sim.world.randomness import replication_seeds
 
 MMC = SCENARIOS / "mmc_validation.yaml"

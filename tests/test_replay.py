@@ -12,7 +12,8 @@ from sim.errors import ConfigError
 from sim.history.importer import import_export, write_import
 from sim.history.mapping import load_mapping_spec
 from sim.history.synthetic_export import make_sample
-from sim.world.scenario import Scenario, load_policy, load_scenario
+from sim.world.loading import load_policy, load_scenario
+from sim.world.scenario import Scenario
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,13 @@ def test_missing_replay_file_is_one_line_naming_the_field(tmp_path):
     message = str(info.value)
     assert message.startswith(f"{tmp_path / 's.yaml'}: arrivals.replay")
     assert "no such file" in message and "\n" not in message
+
+
+def test_the_engine_reaches_replay_through_its_arrival_source_registry(data_dir, monkeypatch):
+    from sim.engine.arrivals import ARRIVAL_SOURCES
+    from sim.history.replay import ReplaySource
+
+    assert ARRIVAL_SOURCES["replay"] is ReplaySource  # registered by the sim package
+    monkeypatch.delitem(ARRIVAL_SOURCES, "replay")
+    with pytest.raises(ConfigError, match="no source registered for process 'replay'"):
+        run(_scenario(data_dir), None, 0)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import POLICIES, SCENARIOS
-from sim.cli.incentives import ledger_runs
 from sim.errors import ConfigError
 from sim.incentives.ledger_import import read_ledger
+from sim.incentives.payments import ledger_runs
 from sim.incentives.report import ledger_accounts
 from sim.incentives.statements import build_statements, write_html, write_pdf
-from sim.world.scenario import load_policy
+from sim.world.loading import load_policy
 
 SOURCE_LINE = (
     "contract C-1001 payment P-01: 1,200,000.00 -> rebate 2.3% -> channel Y confirmed -> "

@@ -23,17 +23,16 @@ from sim.experiments.analysis import best_points, lever_effects, point_summary
 from sim.experiments.fanout import DaskEvaluator, SequentialEvaluator
 from sim.experiments.replications import kpi_frame, run_replications
 from sim.experiments.store import combined_table, point_path, read_manifest
-from sim.experiments.sweep import (
+from sim.experiments.sweep import evaluate_point, run_sweep
+from sim.experiments.sweep_design import build_design
+from sim.experiments.sweep_spec import (
     SweepSpec,
-    build_design,
-    evaluate_point,
     load_sweep_spec,
     parse_grid,
     parse_range,
-    run_sweep,
     spec_from_options,
 )
-from sim.world.scenario import load_scenario
+from sim.world.loading import load_scenario
 
 SLA_RECLAIM = "sla.steps.1.after_hours"
 
@@ -421,7 +420,7 @@ def test_sweep_analysis_on_a_hand_made_table():
 def test_shorthand_and_optional_block_levers_resolve():
     """The breaker's reclaim_hours shorthand and a field of an optional block that is off
     (newbie protection) are sweepable: the block is switched on with its defaults."""
-    from sim.world.scenario import load_policy
+    from sim.world.loading import load_policy
 
     policy = load_policy(
         POLICIES / "source_defaults.yaml",

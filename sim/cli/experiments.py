@@ -31,7 +31,8 @@ def _add_sets(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="fixed override of a scenario field (dotted path); prefix 'policy.' for the policy",
+        help="fixed override of a scenario or policy field (dotted path; 'scenario.' or "
+        "'policy.' in front picks the file when a field is in both)",
     )
 
 
@@ -121,9 +122,9 @@ def compare_files(
     ``warmup_days`` set on the scenario when given.  One row per (policy, replication).
     """
     from sim.experiments.replications import compare
-    from sim.io.overrides import split_overrides
     from sim.io.paths import resolve
-    from sim.world.scenario import load_policy, load_scenario
+    from sim.world.loading import load_policy, load_scenario
+    from sim.world.override_paths import split_overrides
 
     if len(policies) < 2:
         raise ConfigError(
@@ -201,7 +202,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _sweep_spec(args: argparse.Namespace):
-    from sim.experiments.sweep import load_sweep_spec, spec_from_options
+    from sim.experiments.sweep_spec import load_sweep_spec, spec_from_options
     from sim.io.paths import resolve
 
     if args.spec is not None:
@@ -238,7 +239,8 @@ def _sweep_spec(args: argparse.Namespace):
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.fanout import make_evaluator
-    from sim.experiments.sweep import build_design, run_sweep
+    from sim.experiments.sweep import run_sweep
+    from sim.experiments.sweep_design import build_design
     from sim.io.output import safe_name
     from sim.io.paths import project_root
 

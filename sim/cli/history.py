@@ -8,7 +8,7 @@
     python -m sim calibrate data/sample --out scenarios/sample_fitted.yaml [--replay]
     python -m sim backtest data/sample --scenario scenarios/sample_fitted.yaml
 
-Registered through :data:`sim.cli.main.COMMAND_MODULES`.  Bad input raises a
+Registered through :data:`sim.cli.main.COMMAND_FAMILIES`.  Bad input raises a
 :class:`~sim.errors.WorkbenchError`, which the CLI prints as one line with exit code 2.
 """
 
@@ -98,7 +98,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.history.deal_stage_fit import fit_process, process_block
     from sim.history.scenario_writer import scenario_yaml
     from sim.io.output import confined
-    from sim.world.scenario import load_scenario
+    from sim.world.loading import load_scenario
 
     out = Path(args.out)
     if out.suffix not in (".yaml", ".yml"):
@@ -133,7 +133,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from sim.io.output import safe_name
     from sim.io.paths import resolve
     from sim.reports.comparison_narrative import HEADLINE_KPIS
-    from sim.world.scenario import load_policy, load_scenario
+    from sim.world.loading import load_policy, load_scenario
 
     scenario = load_scenario(args.scenario)
     historical = load_policy(resolve(args.historical))

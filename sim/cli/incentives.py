@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sim.errors import ConfigError
 
-__all__ = ["DEFAULT_LEDGER", "DEFAULT_POLICY", "add_commands", "ledger_runs", "record_appeal"]
+__all__ = ["DEFAULT_LEDGER", "DEFAULT_POLICY", "add_commands", "record_appeal"]
 
 DEFAULT_LEDGER = "scenarios/ledgers/sample"
 DEFAULT_POLICY = "scenarios/policies/commission_source.yaml"
@@ -67,24 +67,21 @@ def _cmd_incentive(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace):
     from sim.incentives.ledger_import import read_ledger
     from sim.io.paths import resolve
-    from sim.world.scenario import load_policy
+    from sim.world.loading import load_policy
 
     policy = load_policy(resolve(args.policy))
     ledger, report = read_ledger(resolve(args.ledger))
     return policy, ledger, report
 
 
-def ledger_runs(ledger, last: dt.date, nth_working_day: int, country: str | None):
-    """Monthly runs from the ledger's first signing to the month of *last*."""
-    from sim.incentives.payments import WorkingDays, monthly_runs
+def _ledger_runs(ledger, last: dt.date, nth_working_day: int, country: str | None):
+    """:func:`sim.incentives.payments.ledger_runs`, with a bad ``--holidays`` named."""
+    from sim.incentives.payments import ledger_runs
 
-    first = min((c.signed_on for c in ledger.contracts.values()), default=last)
-    first = min(first, last)
     try:
-        days = WorkingDays(first, last + dt.timedelta(days=62), country)
+        return ledger_runs(ledger, last, nth_working_day, country)
     except ConfigError as exc:
         raise ConfigError(f"--holidays: {exc}") from None
-    return monthly_runs(first, last, days, nth_working_day), days
 
 
 def record_appeal(out: Path, contract_id: str, on: dt.date, reason: str) -> str:
@@ -112,10 +109,10 @@ def _cmd_calc(args: argparse.Namespace) -> int:
 
     policy, ledger, report = _load(args)
     ledger.contract(args.contract)  # one clear line for an unknown id
-    runs, _ = ledger_runs(
+    runs, _ = _ledger_runs(
         ledger, args.as_of, policy.commission.statement_working_day, args.holidays
     )
-    later, _ = ledger_runs(
+    later, _ = _ledger_runs(
         ledger,
         args.as_of + dt.timedelta(days=31),
         policy.commission.statement_working_day,
@@ -142,7 +139,7 @@ def _cmd_statements(args: argparse.Namespace) -> int:
     policy, ledger, report = _load(args)
     year, month = args.period
     period_end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
-    runs, _ = ledger_runs(
+    runs, _ = _ledger_runs(
         ledger, period_end, policy.commission.statement_working_day, args.holidays
     )
     run = runs[-1]

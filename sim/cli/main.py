@@ -7,20 +7,21 @@ line on stderr and exit code 2; a report notebook that fails exits 1; never a tr
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.cli import experiments, history, incentives
 from sim.cli.argtypes import non_negative_int
 from sim.errors import ConfigError, WorkbenchError
 
 __all__ = ["main"]
 
-# Modules that add subcommands. Each exposes ``add_commands(sub) -> dict[name, handler]``
-# where ``sub`` is the subparsers object and a handler takes the parsed args and returns
-# the exit code. Keeps each command family in its own module.
-COMMAND_MODULES: tuple[str, ...] = ("sim.cli.experiments", "sim.cli.incentives", "sim.cli.history")
+COMMAND_FAMILIES = (experiments, incentives, history)
+"""Modules that add subcommands, one per command family.  Each exposes
+``add_commands(sub) -> dict[name, handler]`` where ``sub`` is the subparsers object and a
+handler takes the parsed args and returns the exit code; a family imports what its
+handlers need inside them, so building the parser stays cheap."""
 
 EXIT_INPUT = 2
 EXIT_FAILED = 1
@@ -51,7 +52,8 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a scenario field (dotted path); prefix 'policy.' for the policy",
+        help="override a scenario or policy field (dotted path; 'scenario.' or 'policy.' "
+        "in front picks the file when a field is in both)",
     )
 
     val = sub.add_parser(
@@ -85,26 +87,32 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
     )
     rep.add_argument("--out", help="reports folder (default reports/)")
     rep.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of the scenario or policy files the notebook reads (as for run)",
+    )
+    rep.add_argument(
         "--batch",
         metavar="FILE",
         help="render one report per variant of a batch YAML file, in parallel",
     )
     handlers = {"run": _cmd_run, "validate": _cmd_validate, "report": _cmd_report}
-    for module_name in COMMAND_MODULES:
-        handlers.update(importlib.import_module(module_name).add_commands(sub))
+    for family in COMMAND_FAMILIES:
+        handlers.update(family.add_commands(sub))
     return parser, handlers
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from sim.engine.simulation import run
-    from sim.io.output import safe_name, write_run
-    from sim.io.overrides import split_overrides
+    from sim.io.output import safe_name
     from sim.outcomes.kpis import kpi_table
-    from sim.world.scenario import load_policy, load_scenario
+    from sim.outcomes.run_files import write_run
+    from sim.world.override_paths import load_with_overrides
 
-    scenario_sets, policy_sets = split_overrides(args.overrides)
-    scenario = load_scenario(args.scenario, scenario_sets)
-    policy = load_policy(args.policy, policy_sets)
+    scenario, policy = load_with_overrides(args.scenario, args.policy, args.overrides)
     result = run(scenario, policy, args.seed)
     policy_stem = Path(args.policy).stem if args.policy else "default"
     out = args.out or Path("runs") / safe_name(
@@ -123,10 +131,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _loader(data: dict):
     """The loader of a YAML file, told by its top-level keys: scenario, sweep, batch,
     import mapping, else policy."""
-    from sim.experiments.sweep import load_sweep_spec
+    from sim.experiments.sweep_spec import load_sweep_spec
     from sim.history.mapping import load_mapping_spec
     from sim.reports.batch import load_batch
-    from sim.world.scenario import load_policy, load_scenario
+    from sim.world.loading import load_policy, load_scenario
 
     keys = set(data)
     if {"start", "team", "arrivals", "horizon_days"} & keys:
@@ -167,7 +175,7 @@ def _policy_parameters(notebook: str, known: dict, policies: list[str]) -> dict[
     at most one, as its ``policy`` parameter (None: the default policy).
     """
     from sim.io.paths import resolve
-    from sim.world.scenario import load_policy
+    from sim.world.loading import load_policy
 
     paths = [resolve(p) for p in policies]
     for path in paths:
@@ -204,7 +212,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sim.io.paths import resolve
     from sim.io.safe_yaml import parse_scalar
     from sim.reports.rendering import find_notebook, notebook_parameters, run_report
-    from sim.world.scenario import load_scenario
+    from sim.world.loading import load_scenario
 
     if args.batch is not None:
         from sim.reports.batch import cmd_report_batch
@@ -221,6 +229,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.name is None and "sweep_dir" in known:  # sweep_report: named after the sweep
         args.name = Path(str(params.get("sweep_dir", known["sweep_dir"])).strip("\"'")).name
     name = args.name or _report_name(args.scenario or args.notebook, known, params)
+    if args.overrides:
+        from sim.io.output import confined, safe_name
+        from sim.io.paths import project_root
+        from sim.reports.notebook_inputs import with_overrides
+
+        base = Path(args.out) if args.out else project_root() / "reports"
+        inputs = confined(base, safe_name(find_notebook(args.notebook).stem)) / "inputs"
+        params = with_overrides(known, params, args.overrides, inputs, name)
     html = run_report(args.notebook, params, report_name=name, out_dir=args.out)
     print(html)
     return 0

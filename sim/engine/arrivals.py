@@ -4,39 +4,87 @@ A fixed schedule (hand-built cases); a homogeneous Poisson process when the scen
 gives a constant rate; otherwise a non-homogeneous one whose rate is piecewise constant
 per hour of the week, sampled exactly by thinning (Lewis & Shedler): candidates at the
 peak rate, each kept with probability ``rate(t) / peak``.
+
+Arrivals the engine does not draw (a ``replay`` of imported leads) come from an
+:class:`ArrivalSource` registered under the arrival process's name with
+:func:`register_arrival_source`; the engine never imports who provides it.  The
+``replay`` source is :class:`sim.history.replay.ReplaySource`, registered by the
+``sim`` package itself (``sim/__init__.py``) so that every run sees it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 import numpy as np
 
-from sim.world.scenario import ArrivalProcess, ReplayArrivals, ScheduledArrivals
+from sim.errors import ConfigError
+from sim.world.clock import SimClock
+from sim.world.scenario import ArrivalProcess, PoissonArrivals, ScheduledArrivals
 
-__all__ = ["arrival_times"]
+__all__ = [
+    "ARRIVAL_SOURCES",
+    "ArrivalSource",
+    "arrival_source",
+    "arrival_times",
+    "register_arrival_source",
+]
+
+
+class ArrivalSource(Protocol):
+    """Arrivals the engine does not draw itself: their times and the leads that arrive."""
+
+    def times(self) -> Iterable[float]:
+        """Increasing arrival times, hours since the scenario start."""
+        ...
+
+    def lead_factory(self, factory: Any) -> Any:
+        """The factory of the arriving leads, given the run's drawing one (the n-th
+        lead drawn arrives at the n-th time)."""
+        ...
+
+
+ARRIVAL_SOURCES: dict[str, Callable[[Any, dt.datetime], ArrivalSource]] = {}
+"""Arrival process name -> ``build(process, start)`` of its :class:`ArrivalSource`."""
+
+
+def register_arrival_source(
+    process: str, build: Callable[[Any, dt.datetime], ArrivalSource]
+) -> None:
+    """Make *build* the source of arrival processes named *process* (e.g. ``replay``)."""
+    ARRIVAL_SOURCES[process] = build
+
+
+def arrival_source(process: ArrivalProcess, start: dt.datetime) -> ArrivalSource | None:
+    """The registered source of *process*, or None for the processes drawn here."""
+    if isinstance(process, PoissonArrivals | ScheduledArrivals):
+        return None
+    build = ARRIVAL_SOURCES.get(process.process)
+    if build is None:
+        known = ", ".join(sorted(ARRIVAL_SOURCES)) or "none"
+        raise ConfigError(
+            f"arrivals: no source registered for process {process.process!r} (known: {known})"
+        )
+    return build(process, start)
+
 
 _BLOCK = 4096
 
 
 def _hour_of_week(start: dt.datetime) -> float:
     """Hours from Monday 00:00 to *start*."""
-    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start.weekday() * 24 + (start - midnight).total_seconds() / 3600
+    return SimClock(start).week_hour
 
 
 def arrival_times(
     process: ArrivalProcess, start: dt.datetime, rng: np.random.Generator
 ) -> Iterator[float]:
-    """Yield increasing arrival times (hours since *start*), without end."""
+    """Yield increasing arrival times (hours since *start*), without end, of a drawn
+    (Poisson) or scheduled process."""
     if isinstance(process, ScheduledArrivals):
         yield from process.at_hours
-        return
-    if isinstance(process, ReplayArrivals):  # imported leads (sim.history.replay)
-        from sim.history.replay import replay_times
-
-        yield from replay_times(process, start)
         return
     rates = process.hourly_rates()
     if rates is None:

@@ -30,10 +30,12 @@ from policies.marketplace import MarketplaceParams
 from policies.routing import Router
 from policies.sla import SlaLadder, SlaStep
 from sim.engine.entities import Lead, Rep
-from sim.engine.event_log import EventLog, Kind
+from sim.engine.event_log import Kind
 from sim.engine.marketplace import Market
 from sim.engine.sla import SlaBreaker
+from sim.events import EventLog
 from sim.world.calendars import AlwaysOpen
+from sim.world.clock import SimClock
 
 __all__ = ["Dispatcher"]
 
@@ -57,8 +59,7 @@ class Dispatcher:
         self._filtering = allocation.active  # False: every eligible rep is a candidate
         # Cache of _available(): valid before _cache_until while no cap was crossed.
         start = self._reps[0].calendar.start if self._reps else dt.datetime(2000, 1, 1)
-        midnight = dt.datetime.combine(start.date(), dt.time())
-        self._day0 = (midnight - start).total_seconds() / 3600  # clock value of day 0
+        self._day0 = SimClock(start).day0  # clock value of day 0
         self._hires = sorted(rep.hire_t for rep in self._reps if rep.hire_t > -math.inf)
         self._cap_changes = 0
         self._all_open = all(isinstance(rep.calendar, AlwaysOpen) for rep in self._reps)

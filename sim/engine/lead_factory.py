@@ -20,6 +20,7 @@ import numpy as np
 
 from policies.scoring import GRADES
 from sim.engine.entities import Lead
+from sim.world.lead_attributes import ATTRIBUTE_NAMES, FLAGS, LEAD_ATTRIBUTES, LeadAttribute
 from sim.world.randomness import Streams
 from sim.world.scenario import LeadAttributes
 
@@ -28,28 +29,16 @@ __all__ = ["MISSABLE_FIELDS", "LeadFactory", "missing_probability"]
 _GRADE_RANK = {grade: rank for rank, grade in enumerate(GRADES)}  # 'A' -> 0
 
 _BLOCK = 1024
-_STREAMS = (
-    "channel",
-    "region",
-    "industry",
-    "budget_band",
-    "budget_confirmed",
-    "authority",
-    "need",
-    "timeline_known",
-    "timeline_days",
-    "dwell_seconds",
-    "whitepaper",
-    "trial",
-    "qualify",
-)
-_FLAGS = ("budget_confirmed", "authority", "timeline_known", "whitepaper", "trial")
-"""Bernoulli attributes; their probabilities may be overridden per channel."""
 
 MISSABLE_FIELDS: dict[str, str] = {"timeline_days": "timeline_known"}
 """Lead attributes the generator can leave missing (``None``), each with the flag whose
 ``False`` draw makes it missing.  Must list the same fields as
 :data:`policies.intake.INTAKE_FIELDS` (a test checks it)."""
+
+_FLAGS = (*FLAGS, *MISSABLE_FIELDS.values())
+"""Bernoulli draws; their probabilities may be overridden per channel."""
+_STREAMS = (*ATTRIBUTE_NAMES, *MISSABLE_FIELDS.values(), "qualify")
+"""One stream per attribute, per missing-value flag, and the qualification uniform."""
 
 
 def missing_probability(attrs: LeadAttributes, field: str, channel: str) -> float:
@@ -101,30 +90,29 @@ class LeadFactory:
         threshold = p if isinstance(p, float) else p[channel]
         return self._rng[name].random(_BLOCK) < threshold
 
+    def _column(self, attr: LeadAttribute, channel: np.ndarray) -> list:
+        """One block of draws of *attr* (numbers rounded to 0.1; None where missing)."""
+        if attr.name == "channel":
+            return self._channels[channel].tolist()
+        if attr.kind == "category":
+            return self._choice(attr.name, getattr(self._attrs, attr.mix))
+        if attr.kind == "flag":
+            return self._flags(attr.name, channel).tolist()
+        dist = getattr(self._attrs, attr.name)
+        values = np.round(dist.sample(self._rng[attr.name], _BLOCK), 1).tolist()
+        flag = MISSABLE_FIELDS.get(attr.name)
+        if flag is None:
+            return values
+        known = self._flags(flag, channel)
+        return [v if k else None for v, k in zip(values, known, strict=True)]
+
     def _refill(self) -> None:
-        a = self._attrs
-        channel = self._index("channel", a.channels)
-        timeline = np.round(a.timeline_days.sample(self._rng["timeline_days"], _BLOCK), 1)
-        known = self._flags("timeline_known", channel)
-        timelines = [float(t) if k else None for t, k in zip(timeline, known, strict=True)]
-        dwell = np.round(a.dwell_seconds.sample(self._rng["dwell_seconds"], _BLOCK), 1)
-        self._block = list(
-            zip(
-                self._channels[channel].tolist(),
-                self._choice("region", a.regions),
-                self._choice("industry", a.industries),
-                self._choice("budget_band", a.budget_bands),
-                self._flags("budget_confirmed", channel).tolist(),
-                self._flags("authority", channel).tolist(),
-                self._choice("need", a.need),
-                timelines,
-                dwell.tolist(),
-                self._flags("whitepaper", channel).tolist(),
-                self._flags("trial", channel).tolist(),
-                self._rng["qualify"].random(_BLOCK).tolist(),
-                strict=True,
-            )
-        )
+        """Draw the next block: per lead, its attributes in Lead's field order, then the
+        qualification uniform."""
+        channel = self._index("channel", self._attrs.channels)
+        columns = [self._column(attr, channel) for attr in LEAD_ATTRIBUTES]
+        columns.append(self._rng["qualify"].random(_BLOCK).tolist())
+        self._block = list(zip(*columns, strict=True))
         if self._customer_rng is not None:
             self._customers = self._customer_rng.integers(self._pool, size=_BLOCK).tolist()
         self._i = 0

@@ -19,7 +19,8 @@ import simpy
 
 from policies.marketplace import MarketplaceParams, claim_reason, pick
 from sim.engine.entities import Lead, Rep
-from sim.engine.event_log import EventLog, Kind
+from sim.engine.event_log import Kind
+from sim.events import EventLog
 
 __all__ = ["Market"]
 

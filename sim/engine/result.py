@@ -16,36 +16,23 @@ import pandas as pd
 from policies.policy import PolicyBase
 from sim.engine.columns import inferred_str_array, null_string_array, string_array
 from sim.engine.entities import Lead, Rep
-from sim.engine.event_log import EventLog
+from sim.engine.event_log import lead_events_frame
+from sim.events import EventLog
 from sim.process.opportunities import empty_contracts, empty_opportunities, empty_process_events
+from sim.world.clock import SimClock
+from sim.world.lead_attributes import ATTRIBUTE_NAMES, CATEGORIES, FLAGS
 from sim.world.scenario import Scenario
 
 __all__ = ["INTAKE_COLUMNS", "LEAD_COLUMNS", "RunResult", "build_result"]
 
-LEAD_COLUMNS = (
-    "lead_id",
-    "arrived_t",
-    "channel",
-    "region",
-    "industry",
-    "budget_band",
-    "budget_confirmed",
-    "authority",
-    "need",
-    "timeline_days",
-    "dwell_seconds",
-    "whitepaper",
-    "trial",
-    "score",
-    "grade",
-    "customer_id",
-)
-"""Columns fixed at arrival: identical for every policy under the same seed.  (A field
+LEAD_COLUMNS = ("lead_id", "arrived_t", *ATTRIBUTE_NAMES, "score", "grade", "customer_id")
+"""Columns fixed at arrival (the attributes: :mod:`sim.world.lead_attributes`);
+identical for every policy under the same seed.  (A field
 the policy's intake defaulted holds the default; ``defaulted_fields`` names it.)
 ``customer_id`` is nullable ``Int64``, all NA when the scenario has no ``customer_pool``."""
 
-_TEXT_COLUMNS = frozenset({"channel", "region", "industry", "budget_band", "need", "grade"})
-_FLAG_COLUMNS = frozenset({"budget_confirmed", "authority", "whitepaper", "trial"})
+_TEXT_COLUMNS = frozenset({*CATEGORIES, "grade"})
+_FLAG_COLUMNS = frozenset(FLAGS)
 
 INTAKE_COLUMNS = ("dropped_reason", "defaulted_fields")
 """What intake did (strings, NA when nothing): ``missing:<field>`` for a dropped lead,
@@ -100,9 +87,7 @@ def _leads_frame(leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario)
     frame["timeline_days"] = frame["timeline_days"].astype(float)
     frame["score"] = frame["score"].astype(np.int64)
     frame["customer_id"] = pd.array(frame["customer_id"].tolist(), dtype="Int64")
-    frame["arrived"] = pd.Timestamp(scenario.start) + pd.to_timedelta(
-        np.round(frame["arrived_t"].to_numpy() * 3.6e12), unit="ns"
-    )
+    frame["arrived"] = SimClock(scenario.start).timestamps(frame["arrived_t"].to_numpy())
 
     def rep_col(attr: str) -> pd.Series:
         idx = np.fromiter(map(attrgetter(attr), leads), np.int64, len(leads))
@@ -191,7 +176,7 @@ def build_result(
         scenario=scenario,
         policy=policy,
         seed=tuple(seed),
-        events=log.frame(scenario.start, [r.rep_id for r in reps]),
+        events=lead_events_frame(log, scenario.start, [r.rep_id for r in reps]),
         leads=_leads_frame(leads, reps, scenario).assign(
             **_intake_columns(leads, intake), claim_reason=claim_reason
         ),

@@ -9,7 +9,7 @@ they append to.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 
 import simpy
@@ -18,17 +18,17 @@ from policies.allocation import Allocation
 from policies.policy import PolicyBase, default_policy
 from policies.routing import ROUTERS
 from policies.scoring import SCORERS
-from sim.engine.arrivals import arrival_times
+from sim.engine.arrivals import arrival_source, arrival_times
 from sim.engine.dispatch import Dispatcher
 from sim.engine.entities import Lead, Rep
-from sim.engine.event_log import EventLog, Kind
+from sim.engine.event_log import LEAD_EVENTS, Kind
 from sim.engine.intake import IntakeGate
 from sim.engine.lead_factory import LeadFactory
 from sim.engine.marketplace import Market
 from sim.engine.result import RunResult, build_result
 from sim.engine.team import build_team
 from sim.errors import ConfigError
-from sim.history.replay import lead_source
+from sim.events import EventLog
 from sim.process.pipeline import Pipeline
 from sim.world.calendars import AlwaysOpen
 from sim.world.randomness import Streams
@@ -56,21 +56,21 @@ def _cyclic_gc_paused():
 
 def _arrivals(
     env,
-    scenario: Scenario,
+    horizon: float,
+    times: Iterable[float],
     factory: LeadFactory,
     leads: list[Lead],
     dispatcher,
     log: EventLog,
-    streams: Streams,
     gate: IntakeGate,
 ):
-    """Leads arrive, pass intake, are graded, then routed (or dropped, never routed)."""
-    horizon = scenario.horizon_hours
+    """Leads arrive at *times*, pass intake, are graded, then routed (or dropped, never
+    routed)."""
     timeout, draw, grade, keep = env.timeout, factory.draw, factory.grade, leads.append
     admit = gate.admit if gate.active else None
     record, settle, route = log.record, log.settle, dispatcher.route
     arrived, dropped_kind = Kind.lead_arrived, Kind.lead_dropped
-    for t in arrival_times(scenario.arrivals, scenario.start, streams.get("arrivals")):
+    for t in times:
         if t >= horizon:
             return
         yield timeout(t - env.now)
@@ -185,7 +185,7 @@ def run(
         allocation = Allocation(policy.allocation, reps, scenario.start)
     except ValueError as exc:
         raise ConfigError(f"policy {policy.name}: allocation: {exc}") from None
-    log = EventLog()
+    log = EventLog(LEAD_EVENTS)
     fifo = scenario.team.queue_discipline == "fifo"
     dispatcher = Dispatcher(env, reps, router, log, policy.sla, fifo, allocation)
     market = None
@@ -200,11 +200,15 @@ def run(
             dispatcher.assign,
         )
         dispatcher.attach_market(market, policy.marketplace)
-    factory = lead_source(
-        scenario, LeadFactory(scenario.leads, scorer, streams)
-    )  # sim.history.replay
+    factory = LeadFactory(scenario.leads, scorer, streams)
+    source = arrival_source(scenario.arrivals, scenario.start)  # e.g. a replay of imports
+    if source is None:
+        times = arrival_times(scenario.arrivals, scenario.start, streams.get("arrivals"))
+    else:
+        times, factory = source.times(), source.lead_factory(factory)
     leads: list[Lead] = []
-    env.process(_arrivals(env, scenario, factory, leads, dispatcher, log, streams, gate))
+    horizon = scenario.horizon_hours
+    env.process(_arrivals(env, horizon, times, factory, leads, dispatcher, log, gate))
     odds = _qualification_odds(scenario)
     pipeline = Pipeline.for_run(env, scenario, policy, streams)  # None without `process:`
     if pipeline is not None and allocation.learns_cycles:

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator
 
 from sim.engine.entities import Rep
 from sim.errors import ConfigError
-from sim.world.calendars import AlwaysOpen, ShiftCalendar, WorkCalendar, public_holidays
+from sim.world.calendars import AlwaysOpen, ShiftCalendar, WorkCalendar, working_dates
+from sim.world.clock import SimClock
 from sim.world.distributions import Sampler
 from sim.world.randomness import Streams
 from sim.world.scenario import WEEKDAYS, CalendarSpec, Scenario
@@ -32,21 +33,20 @@ def build_calendar(
         return AlwaysOpen(start)
     days = horizon_days + _MARGIN_DAYS
     end = start + dt.timedelta(days=days)
-    holidays: set[dt.date] = set(spec.holidays.extra) | set(_days_of(leave))
-    extra_working: set[dt.date] = set(spec.holidays.extra_working_dates)
-    if spec.holidays.country:
-        public, adjusted = public_holidays(
-            spec.holidays.country, range(start.year, end.year + 1), spec.holidays.subdiv
-        )
-        holidays |= public
-        extra_working |= adjusted
+    holidays, extra_working = working_dates(
+        spec.holidays.country,
+        range(start.year, end.year + 1),
+        spec.holidays.subdiv,
+        holidays=[*spec.holidays.extra, *_days_of(leave)],
+        extra_working_dates=spec.holidays.extra_working_dates,
+    )
     return ShiftCalendar(
         start,
         weekdays=[WEEKDAYS.index(day) for day in spec.weekdays],
         day_start=spec.hours[0],
         day_end=spec.hours[1],
         holidays=holidays,
-        extra_working_dates=extra_working - holidays,
+        extra_working_dates=extra_working,
         horizon_days=days,
     )
 
@@ -68,12 +68,12 @@ def build_team(scenario: Scenario, streams: Streams) -> list[Rep]:
         for name, spec in scenario.calendars.items()
     }
     fifo = scenario.team.queue_discipline == "fifo"
+    clock = SimClock(scenario.start)
     reps = []
     for index, spec in enumerate(scenario.team.members()):
         hire_t = -math.inf
         if spec.hire_date is not None:
-            hired = dt.datetime.combine(spec.hire_date, dt.time())
-            hire_t = (hired - scenario.start).total_seconds() / 3600
+            hire_t = clock.hours_at_date(spec.hire_date)
         calendar, key = calendars[spec.calendar], spec.calendar
         if spec.leave:
             cal_spec = scenario.calendars[spec.calendar]

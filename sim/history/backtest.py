@@ -36,6 +36,7 @@ from sim.errors import ConfigError, DataError
 from sim.experiments.replications import compare_runs, comparison_frame, paired_differences
 from sim.history.calibrate import ArrivalFit, fit_arrivals
 from sim.io.output import confined
+from sim.world.clock import SimClock
 from sim.world.randomness import replication_seeds
 from sim.world.scenario import PoissonArrivals, ReplayArrivals, Scenario, WeeklyProfile
 
@@ -134,7 +135,7 @@ def _real_won_at(data_dir: Path) -> pd.Series | None:
 def _simulated_won_at(result) -> pd.Series:
     opps = result.opportunities
     won = opps[opps["status"] == "won"]
-    times = pd.Timestamp(result.scenario.start) + pd.to_timedelta(won["closed_t"], unit="h")
+    times = SimClock(result.scenario.start).timestamps(won["closed_t"].to_numpy())
     return pd.Series(times.to_numpy(), index=won["lead_id"].to_numpy())
 
 

@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import DataError
+from sim.world.lead_attributes import LEAD_ATTRIBUTES
 from sim.world.scenario import HOURS_PER_MONTH, WEEKDAYS
 
 __all__ = [
@@ -288,14 +289,9 @@ def fit(data_dir: str | Path) -> Calibration:
     leads = tables["leads"]
     arrivals = fit_arrivals(leads)
     mixes = {
-        key: _mix(leads[column])
-        for key, column in (
-            ("channels", "channel"),
-            ("regions", "region"),
-            ("industries", "industry"),
-            ("budget_bands", "budget_band"),
-        )
-        if column in leads and leads[column].notna().any()
+        attr.mix: _mix(leads[attr.name])
+        for attr in LEAD_ATTRIBUTES
+        if attr.segment and attr.name in leads and leads[attr.name].notna().any()
     }
     won = _won(tables)
     cycle = None

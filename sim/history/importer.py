@@ -15,6 +15,7 @@ a deal closed on a day before its lead's first contact (``closed_before_arrival`
 Accepted rows may carry *notes* (a blank mapped to a value, a channel default applied, a
 date placed by the date-only rule), counted by reason.  The counts always reconcile:
 rows read = accepted + quarantined, per file and in total (:meth:`ImportResult.check`).
+Quarantined rows and counts are the shared records of :mod:`sim.io.quarantine`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ from sim.history.export_files import read_table
 from sim.history.field_parsing import constant_column, parse_field
 from sim.history.mapping import OUTCOMES, SCHEMA, MappingSpec, TableSpec
 from sim.io.output import confined
+from sim.io.quarantine import (
+    COUNT_COLUMNS,
+    QUARANTINE_COLUMNS,
+    FileCount,
+    QuarantinedRow,
+    check_counts,
+    quarantine_frame,
+    quarantined_rows,
+    write_quarantine,
+)
 
 __all__ = [
     "QUARANTINE_COLUMNS",
@@ -41,10 +52,6 @@ __all__ = [
     "summary_lines",
     "write_import",
 ]
-
-QUARANTINE_COLUMNS = ("table", "file", "row", "column", "reason", "value", "problems")
-"""Columns of the quarantine file: ``row`` is the row number in the file (CSV: the
-header is row 1, so the first record is row 2; Parquet: the first record is row 1)."""
 
 REPORT_FILE = "import_report.json"
 QUARANTINE_FILE = "quarantine.csv"
@@ -56,8 +63,8 @@ class ImportResult:
 
     mapping: MappingSpec
     tables: dict[str, pd.DataFrame]
-    quarantine: pd.DataFrame
-    counts: pd.DataFrame  # table, file, read, accepted, quarantined
+    quarantine: pd.DataFrame  # QUARANTINE_COLUMNS, one row per QuarantinedRow
+    counts: pd.DataFrame  # COUNT_COLUMNS: table, file, read, accepted, quarantined
     notes: pd.DataFrame  # table, field, note, count
     unmapped: pd.DataFrame  # table, field, value, count: source values outside the map
     channels_without_defaults: list[str] = field(default_factory=list)
@@ -65,16 +72,19 @@ class ImportResult:
     def check(self) -> None:
         """Raise DataError unless rows read = accepted + quarantined, per file and table."""
         c = self.counts
-        bad = c[c["read"] != c["accepted"] + c["quarantined"]]
-        if not bad.empty:
-            row = bad.iloc[0]
-            raise DataError(f"{row['file']}: counts do not reconcile ({row.to_dict()})")
+        check_counts(self.file_counts(), len(self.quarantine))
         for table, frame in self.tables.items():
             accepted = int(c.loc[c["table"] == table, "accepted"].sum())
             if accepted != len(frame):
                 raise DataError(f"{table}: {len(frame)} rows accepted, counts say {accepted}")
-        if int(c["quarantined"].sum()) != len(self.quarantine):
-            raise DataError("quarantine file and counts disagree")
+
+    def file_counts(self) -> list[FileCount]:
+        """The per-file counts as :class:`~sim.io.quarantine.FileCount` records."""
+        return [FileCount(*row) for row in self.counts.itertuples(index=False)]
+
+    def quarantined_rows(self) -> list[QuarantinedRow]:
+        """The quarantined rows as :class:`~sim.io.quarantine.QuarantinedRow` records."""
+        return quarantined_rows(self.quarantine)
 
     def totals(self) -> dict[str, int]:
         """Rows read, accepted and quarantined over all files."""
@@ -265,13 +275,12 @@ def import_export(export_dir: str | Path, mapping: MappingSpec) -> ImportResult:
         unmapped.update({(table, *k): v for k, v in table_unmapped.items()})
     kept = _cross_checks(parsed, verdicts, mapping)
     notes.update({(t, c, f"kept: {r}"): n for (t, c, r), n in kept.items() if n})
-    tables, quarantine, counts = {}, [], []
+    tables, quarantine, counts = {}, [], []  # QuarantinedRow, FileCount records
     for table, frame in parsed.items():
         verdict = verdicts[table]
         bad = verdict["reason"].notna().to_numpy()
         q = frame.loc[bad, ["source_file", "source_row"]].copy()
         raw = raws[table].loc[bad]
-        q["table"] = table
         q["column"] = verdict.loc[bad, "column"].map(
             lambda c, cols=frame.attrs["columns"]: cols.get(c) or c
         )
@@ -281,7 +290,12 @@ def import_export(export_dir: str | Path, mapping: MappingSpec) -> ImportResult:
             str(raw.at[i, col]) if col in raw.columns else ""
             for i, col in zip(q.index, q["column"], strict=True)
         ]
-        quarantine.append(q.rename(columns={"source_file": "file", "source_row": "row"}))
+        quarantine += [
+            QuarantinedRow(table, file, int(row), column, reason, value, problems)
+            for file, row, column, reason, value, problems in q[
+                ["source_file", "source_row", "column", "reason", "value", "problems"]
+            ].itertuples(index=False)
+        ]
         for (name, note), mask in masks[table].items():
             if n := int((mask.to_numpy() & ~bad).sum()):
                 notes[(table, name, note)] += n
@@ -295,24 +309,14 @@ def import_export(export_dir: str | Path, mapping: MappingSpec) -> ImportResult:
         tables[table] = accepted
         per_file = frame.assign(bad=bad).groupby("source_file", sort=True)["bad"]
         for file, flags in per_file:
-            counts.append(
-                {
-                    "table": table,
-                    "file": file,
-                    "read": len(flags),
-                    "accepted": int((~flags).sum()),
-                    "quarantined": int(flags.sum()),
-                }
-            )
-    quarantine_frame = pd.concat(quarantine, ignore_index=True)[list(QUARANTINE_COLUMNS)]
-    quarantine_frame["row"] = quarantine_frame["row"].astype(np.int64)
+            counts.append(FileCount(table, file, len(flags), int((~flags).sum()), int(flags.sum())))
     result = ImportResult(
         mapping=mapping,
         tables=tables,
-        quarantine=quarantine_frame.sort_values(
-            ["table", "file", "row"], kind="stable"
-        ).reset_index(drop=True),
-        counts=pd.DataFrame(counts, columns=["table", "file", "read", "accepted", "quarantined"]),
+        quarantine=quarantine_frame(quarantine)
+        .sort_values(["table", "file", "row"], kind="stable")
+        .reset_index(drop=True),
+        counts=pd.DataFrame(counts, columns=list(COUNT_COLUMNS)),
         notes=_counter_frame(notes, ["table", "field", "note", "count"]),
         unmapped=_counter_frame(unmapped, ["table", "field", "value", "count"]),
         channels_without_defaults=_undefaulted(tables["leads"], mapping),
@@ -389,8 +393,7 @@ def write_import(result: ImportResult, out: str | Path) -> dict[str, Path]:
     for table, frame in result.tables.items():
         paths[table] = confined(out, f"{table}.parquet")
         frame.to_parquet(paths[table], index=False)
-    paths["quarantine"] = confined(out, QUARANTINE_FILE)
-    result.quarantine.to_csv(paths["quarantine"], index=False, lineterminator="\n")
+    paths["quarantine"] = write_quarantine(result.quarantine, confined(out, QUARANTINE_FILE))
     paths["report"] = confined(out, REPORT_FILE)
     text = json.dumps(_report(result), indent=2, default=str) + "\n"
     paths["report"].write_text(text, encoding="utf-8")

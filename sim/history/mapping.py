@@ -27,14 +27,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from sim.errors import ConfigError
 from sim.io.safe_yaml import load_mapping
-from sim.world.scenario import format_validation_error
+from sim.io.validation import validate
+from sim.world.lead_attributes import LEAD_ATTRIBUTES as ATTRIBUTES
 
 __all__ = [
     "DEFAULT_DATE_FORMATS",
@@ -57,17 +56,7 @@ SCHEMA: dict[str, dict[str, FieldType]] = {
     "leads": {
         "lead_id": "id",
         "arrived": "datetime",
-        "channel": "category",
-        "region": "category",
-        "industry": "category",
-        "budget_band": "category",
-        "need": "category",
-        "budget_confirmed": "flag",
-        "authority": "flag",
-        "timeline_days": "number",
-        "dwell_seconds": "number",
-        "whitepaper": "flag",
-        "trial": "flag",
+        **{attr.name: attr.kind for attr in ATTRIBUTES},
         "customer_id": "id",
     },
     "reps": {"rep_id": "id", "region": "category", "hire_date": "datetime"},
@@ -96,7 +85,8 @@ SCHEMA: dict[str, dict[str, FieldType]] = {
         "paid": "datetime",
     },
 }
-"""Canonical tables, their fields and each field's type."""
+"""Canonical tables, their fields and each field's type (a lead's attributes are those
+of :mod:`sim.world.lead_attributes`; their kinds are field types)."""
 
 KEYS: dict[str, str] = {
     "leads": "lead_id",
@@ -108,7 +98,8 @@ KEYS: dict[str, str] = {
 """The id field of each table (unique when mapped, unless ``unique`` says otherwise)."""
 
 LEAD_ATTRIBUTES = tuple(f for f in SCHEMA["leads"] if f not in {"lead_id", "arrived", "channel"})
-"""Lead attributes an export may carry; replay uses them instead of drawn values."""
+"""Lead fields besides id, arrival and channel: the attributes, and the customer (the
+fields a channel default may set)."""
 
 OUTCOMES = ("won", "lost", "open")
 """Canonical values of ``opportunities.outcome``."""
@@ -258,7 +249,4 @@ class MappingSpec(BaseModel):
 
 def load_mapping_spec(path: str | Path) -> MappingSpec:
     """Read and validate a mapping YAML file; problems are one ConfigError line each."""
-    try:
-        return MappingSpec.model_validate(load_mapping(path))
-    except ValidationError as exc:
-        raise ConfigError("\n".join(format_validation_error(str(path), exc))) from None
+    return validate(MappingSpec, load_mapping(path), str(path))

@@ -3,8 +3,9 @@
 A scenario with ``arrivals: {replay: data/leads.parquet}`` (a canonical leads table
 written by ``python -m sim import``) takes every lead that arrived at or after the
 scenario's ``start``, in arrival order (ties: file order); the run's horizon ends the
-replay.  :func:`replay_times` gives the engine the arrival times and
-:class:`ReplayLeadFactory` gives each lead the imported attributes: the lead is first
+replay.  :class:`ReplaySource` is the engine's arrival source for such a scenario:
+:func:`replay_times` gives the arrival times and :class:`ReplayLeadFactory` gives each
+lead the imported attributes: the lead is first
 drawn as usual (so every stream draws what it would have drawn: common random numbers
 hold across policies), then each attribute the table has for it overrides the drawn one.
 A cell that is empty keeps the drawn value, except ``timeline_days``, which the
@@ -24,13 +25,14 @@ import pandas as pd
 
 from sim.engine.lead_factory import MISSABLE_FIELDS
 from sim.errors import DataError
-from sim.history.mapping import LEAD_ATTRIBUTES
-from sim.world.scenario import ReplayArrivals, Scenario
+from sim.world.clock import SimClock
+from sim.world.lead_attributes import ATTRIBUTE_NAMES, FLAGS, NUMBERS
+from sim.world.scenario import ReplayArrivals
 
-__all__ = ["ReplayLeadFactory", "lead_source", "replay_span", "replay_table", "replay_times"]
+__all__ = ["ReplayLeadFactory", "ReplaySource", "replay_span", "replay_table", "replay_times"]
 
-_FLAGS = {"budget_confirmed", "authority", "whitepaper", "trial"}
-_NUMBERS = {"timeline_days", "dwell_seconds"}
+_FLAGS = frozenset(FLAGS)
+_NUMBERS = frozenset(NUMBERS)
 
 
 @lru_cache(maxsize=8)
@@ -51,8 +53,7 @@ def replay_table(path: str | Path, start: dt.datetime) -> pd.DataFrame:
     stat = path.stat()
     frame = _read(str(path), stat.st_mtime_ns, stat.st_size)
     frame = frame[frame["arrived"] >= pd.Timestamp(start)]
-    t = (frame["arrived"] - pd.Timestamp(start)) / pd.Timedelta(hours=1)
-    return frame.assign(t=t.to_numpy(dtype=float)).reset_index(drop=True)
+    return frame.assign(t=SimClock(start).hours_of(frame["arrived"])).reset_index(drop=True)
 
 
 def replay_times(process: ReplayArrivals, start: dt.datetime) -> Iterator[float]:
@@ -62,7 +63,7 @@ def replay_times(process: ReplayArrivals, start: dt.datetime) -> Iterator[float]
 
 def _overrides(frame: pd.DataFrame) -> list[dict]:
     """Per lead, the attributes that replace drawn ones (see the module docstring)."""
-    columns = [c for c in ("channel", *LEAD_ATTRIBUTES) if c in frame]
+    columns = [c for c in (*ATTRIBUTE_NAMES, "customer_id") if c in frame]
     values: dict[str, list] = {}
     for name in columns:
         col = frame[name]
@@ -118,12 +119,24 @@ class ReplayLeadFactory:
         return lead
 
 
-def lead_source(scenario: Scenario, factory):
-    """*factory* itself, or a :class:`ReplayLeadFactory` around it for replay arrivals."""
-    process = scenario.arrivals
-    if isinstance(process, ReplayArrivals):
-        return ReplayLeadFactory(factory, process, scenario.start)
-    return factory
+class ReplaySource:
+    """The engine's :class:`~sim.engine.arrivals.ArrivalSource` for ``arrivals: {replay:
+    file}``: the replayed arrival times and a :class:`ReplayLeadFactory`.
+
+    Registered for the ``replay`` process by the ``sim`` package
+    (``register_arrival_source("replay", ReplaySource)`` in ``sim/__init__.py``).
+    """
+
+    def __init__(self, process: ReplayArrivals, start: dt.datetime) -> None:
+        self.process, self.start = process, start
+
+    def times(self) -> Iterator[float]:
+        """Arrival times of the replayed leads (see :func:`replay_times`)."""
+        return replay_times(self.process, self.start)
+
+    def lead_factory(self, factory) -> ReplayLeadFactory:
+        """*factory* wrapped so that each lead carries its imported attributes."""
+        return ReplayLeadFactory(factory, self.process, self.start)
 
 
 def replay_span(path: str | Path) -> tuple[pd.Timestamp, pd.Timestamp, int]:

@@ -1,7 +1,7 @@
 """Writing a calibrated scenario: YAML whose comments say what each number was fitted from.
 
 :func:`scenario_yaml` turns a :class:`sim.history.calibrate.Calibration` into scenario text that
-:func:`sim.world.scenario.load_scenario` accepts: the team from the export's reps (each with its
+:func:`sim.world.loading.load_scenario` accepts: the team from the export's reps (each with its
 median won cycle as ``close_cycle_days``), calendars with the mapping's holiday country,
 Poisson arrivals with the fitted rate and weekday x hour profile (or a ``replay`` of the
 imported leads), the lead mixes.  The cycle time to won and the win rates are comments

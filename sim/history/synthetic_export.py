@@ -24,6 +24,7 @@ import pandas as pd
 
 from sim.errors import ConfigError
 from sim.io.output import confined
+from sim.world.clock import SimClock
 from sim.world.randomness import Streams
 
 __all__ = ["SampleTruth", "make_sample"]
@@ -92,8 +93,8 @@ def _arrivals(truth: SampleTruth, rng: np.random.Generator) -> pd.Series:
     rate = truth.leads_per_week / 168 * weights[t % 168] * trend
     counts = rng.poisson(rate)
     times = np.repeat(t, counts) + rng.random(counts.sum())
-    start = pd.Timestamp(truth.start)
-    return pd.Series(start + pd.to_timedelta(np.sort(times), unit="h")).dt.floor("s")
+    clock = SimClock(dt.datetime.fromisoformat(truth.start))
+    return pd.Series(clock.timestamps(np.sort(times))).dt.floor("s")
 
 
 def _leads(truth: SampleTruth, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.Series]:

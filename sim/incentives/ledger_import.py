@@ -4,8 +4,9 @@ A ledger folder holds ``contracts.csv`` and ``installments.csv`` (required),
 ``payments.csv``, ``disputes.csv``, ``channel_invoices.csv`` and ``approvals.csv``
 (optional; columns in :data:`COLUMNS`).  Dates are ISO (``2026-01-31``), amounts plain
 decimals (``1200000.00``; thousands separators are refused as ambiguous).  Each row is
-either accepted or quarantined with a :class:`Problem` naming file, line, field and
-reason, so for every file ``read == accepted + quarantined``.  A missing required file
+either accepted or quarantined with a :class:`~sim.io.quarantine.QuarantinedRow` naming
+file, line, column and reason (the record the CRM import uses too), so for every file
+``read == accepted + quarantined``.  A missing required file
 or column is a :class:`~sim.errors.DataError` (one line).
 
 :func:`read_ibm_receivables` reads the IBM Watson accounts-receivable sample (US dates,
@@ -32,11 +33,11 @@ from sim.incentives.accounts import (
     Ledger,
     Payment,
 )
+from sim.io.quarantine import FileCount, QuarantinedRow, check_counts, quarantine_frame
 
 __all__ = [
     "COLUMNS",
     "ImportReport",
-    "Problem",
     "ibm_ledger",
     "read_ibm_receivables",
     "read_ledger",
@@ -55,17 +56,14 @@ payments ``proof_uploaded_on, installment``, disputes ``closed_on``."""
 REQUIRED_FILES = ("contracts.csv", "installments.csv")
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Why one row was quarantined (or, with ``line`` 0, a whole-file note)."""
+def _table(file: str) -> str:
+    """The table a ledger file holds: its name without ``.csv``."""
+    return file.removesuffix(".csv")
 
-    file: str
-    line: int
-    field: str
-    reason: str
 
-    def __str__(self) -> str:
-        return f"{self.file}: line {self.line}: {self.field}: {self.reason}"
+def _problem(file: str, line: int, column: str, reason: str) -> QuarantinedRow:
+    """The quarantine record of one ledger row."""
+    return QuarantinedRow(_table(file), file, line, column, reason)
 
 
 @dataclass
@@ -74,15 +72,30 @@ class ImportReport:
 
     read: dict[str, int] = field(default_factory=dict)
     accepted: dict[str, int] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[QuarantinedRow] = field(default_factory=list)
 
     def quarantined(self, file: str) -> int:
         """Rows of *file* that were not accepted."""
-        return len({p.line for p in self.problems if p.file == file and p.line > 0})
+        return len({p.row for p in self.problems if p.file == file})
+
+    def counts(self) -> list[FileCount]:
+        """Per file: rows read, accepted and quarantined."""
+        return [
+            FileCount(_table(f), f, self.read[f], self.accepted[f], self.quarantined(f))
+            for f in self.read
+        ]
 
     def balanced(self) -> bool:
         """read = accepted + quarantined, for every file."""
-        return all(self.read[f] == self.accepted[f] + self.quarantined(f) for f in self.read)
+        try:
+            check_counts(self.counts())
+        except DataError:
+            return False
+        return True
+
+    def quarantine(self) -> pd.DataFrame:
+        """The quarantined rows as a table in the shared quarantine-file columns."""
+        return quarantine_frame(self.problems)
 
     def summary(self) -> str:
         """One line: per file accepted/read, and the quarantine count."""
@@ -168,7 +181,7 @@ def _accept(report: ImportReport, name: str, line: int, build, *args):
     try:
         item = build(*args)
     except _RowError as exc:
-        report.problems.append(Problem(name, line, exc.column, exc.reason))
+        report.problems.append(_problem(name, line, exc.column, exc.reason))
         return None
     report.accepted[name] += 1
     return item
@@ -252,7 +265,7 @@ def _contracts(folder: Path, report: ImportReport) -> dict[str, dict]:
             report.accepted[name] -= 1
             first = lines[item["contract_id"]]
             reason = f"duplicate contract_id (first on line {first})"
-            report.problems.append(Problem(name, line, "contract_id", reason))
+            report.problems.append(_problem(name, line, "contract_id", reason))
             continue
         contracts[item["contract_id"]] = {**item, "installments": []}
         lines[item["contract_id"]] = line
@@ -272,7 +285,7 @@ def _contracts(folder: Path, report: ImportReport) -> dict[str, dict]:
             reason = f"installments sum to {total}, not the value {spec['value']}"
         if reason is not None:
             report.accepted[name] -= 1
-            report.problems.append(Problem(name, lines[contract_id], "value", reason))
+            report.problems.append(_problem(name, lines[contract_id], "value", reason))
             del contracts[contract_id]
     return contracts
 
@@ -308,7 +321,7 @@ def read_ledger(folder: str | Path) -> tuple[Ledger, ImportReport]:
             if key is not None and getattr(item, key) in first_line:
                 report.accepted[name] -= 1
                 reason = f"duplicate {key} (first on line {first_line[getattr(item, key)]})"
-                report.problems.append(Problem(name, line, key, reason))
+                report.problems.append(_problem(name, line, key, reason))
                 continue
             if key is not None:
                 first_line[getattr(item, key)] = line

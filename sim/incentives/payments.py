@@ -9,8 +9,8 @@ segment (``budget_band``); the bank-proof upload lag; the fulfilment date; quali
 disputes that open and close; and a channel (with its ERP invoice feed).  Every draw
 comes from a named stream (:mod:`sim.world.randomness`), so a seed gives the same ledger.
 
-:class:`WorkingDays` and :func:`monthly_runs` place the monthly incentive runs on a
-working-day calendar (:mod:`sim.world.calendars`: weekends, public holidays, adjusted workdays).
+:func:`monthly_runs` places the monthly incentive runs on the working-day calendar
+(:class:`sim.world.calendars.WorkingDays`: weekends, public holidays, adjusted workdays).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from sim.incentives.ledger import (
     Ledger,
     Payment,
 )
-from sim.world.calendars import ShiftCalendar, public_holidays
+from sim.world.calendars import WorkingDays
+from sim.world.clock import SimClock
 from sim.world.distributions import Distribution, Exponential, LogNormal, Uniform
 from sim.world.randomness import Streams
 
@@ -40,8 +41,8 @@ __all__ = [
     "CONTRACT_COLUMNS",
     "PaymentBehaviour",
     "SegmentPayment",
-    "WorkingDays",
     "fit_payment_delays",
+    "ledger_runs",
     "monthly_runs",
     "simulate_ledger",
     "synthetic_contracts",
@@ -58,51 +59,6 @@ CONTRACT_COLUMNS = (
     "value",
 )
 _STRICT = ConfigDict(extra="forbid", frozen=True)
-
-
-class WorkingDays:
-    """Working dates between *first* and *last* (a :class:`ShiftCalendar`, by date)."""
-
-    def __init__(self, first: dt.date, last: dt.date, country: str | None = "CN") -> None:
-        if last < first:
-            raise ValueError(f"last {last} is before first {first}")
-        years = range(first.year, last.year + 2)
-        holidays, extra = public_holidays(country, years) if country else (set(), set())
-        self.first = first
-        self.calendar = ShiftCalendar(
-            dt.datetime.combine(first, dt.time()),
-            holidays=holidays,
-            extra_working_dates=extra,
-            horizon_days=(last - first).days + 60,
-        )
-
-    def is_working(self, day: dt.date) -> bool:
-        """Whether *day* is a working day (not a weekend or holiday, or an adjusted workday)."""
-        noon = dt.datetime.combine(day, dt.time(12))
-        return self.calendar.is_working_day(self.calendar.hours_at(noon))
-
-    def nth_of_month(self, year: int, month: int, n: int) -> dt.date:
-        """The *n*-th working day of the month (1-based)."""
-        day, seen = dt.date(year, month, 1), 0
-        while True:
-            if self.is_working(day):
-                seen += 1
-                if seen == n:
-                    return day
-            day += dt.timedelta(days=1)
-
-    def add(self, day: dt.date, n: int) -> dt.date:
-        """The *n*-th working day after *day* (*day* itself excluded; n=0: *day*)."""
-        while n > 0:
-            day += dt.timedelta(days=1)
-            n -= self.is_working(day)
-        return day
-
-    def between(self, start: dt.date, end: dt.date) -> int:
-        """Working days in ``(start, end]``."""
-        return sum(
-            self.is_working(start + dt.timedelta(days=k)) for k in range(1, (end - start).days + 1)
-        )
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -127,6 +83,17 @@ def monthly_runs(
         )
         year, month = nxt
     return runs
+
+
+def ledger_runs(
+    ledger, last: dt.date, nth_working_day: int, country: str | None
+) -> tuple[list[IncentiveRun], WorkingDays]:
+    """Monthly runs from *ledger*'s first signing to the month of *last*, and the
+    working-day calendar (public holidays of *country*) they were dated with."""
+    first = min((c.signed_on for c in ledger.contracts.values()), default=last)
+    first = min(first, last)
+    days = WorkingDays(first, last + dt.timedelta(days=62), country)
+    return monthly_runs(first, last, days, nth_working_day), days
 
 
 class SegmentPayment(BaseModel):
@@ -240,14 +207,14 @@ def simulate_ledger(
     missing = [c for c in CONTRACT_COLUMNS if c not in contracts.columns]
     if missing:
         raise DataError(f"contracts table lacks column(s) {', '.join(missing)}")
-    streams = Streams(seed)
+    streams, clock = Streams(seed), SimClock(start)
     ledger = Ledger(contracts={})
     channel_names = sorted(behaviour.channels)
     weights = np.array([behaviour.channels[c] for c in channel_names], dtype=float)
     for row in contracts.itertuples(index=False):
         contract_id = str(row.contract_id)
         rng = streams.get(f"payments.{contract_id}")
-        signed_on = (start + dt.timedelta(hours=float(row.signed_at))).date()
+        signed_on = clock.date_at(float(row.signed_at))
         value = _exact_value(row)
         customer = _customer(row)
         segment = behaviour.segments.get(str(row.budget_band), behaviour.default_segment)

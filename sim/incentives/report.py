@@ -211,11 +211,11 @@ def simulated_accounts(
     monthly runs on the working-day calendar."""
     from sim.incentives.payments import (
         PaymentBehaviour,
-        WorkingDays,
         monthly_runs,
         simulate_ledger,
         synthetic_contracts,
     )
+    from sim.world.calendars import WorkingDays
 
     end = (start.replace(day=1) + dt.timedelta(days=31 * months)).replace(day=1)
     end -= dt.timedelta(days=1)

@@ -2,8 +2,8 @@
 valid lead, how often leads cross regions, where leads stall, and how many customers are
 touched by more than one rep.
 
-Pure functions of a :class:`~sim.engine.result.RunResult`; the headline numbers are registered as
-KPIs (importing :mod:`sim` registers them).
+Pure functions of a :class:`~sim.engine.result.RunResult`; the headline numbers are the
+:data:`FAIRNESS` KPI family (listed in :mod:`sim.outcomes.catalogue`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,20 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.result import RunResult
-from sim.outcomes.kpis import a_lead_shares, kpi, window
+from sim.outcomes.measurement import a_lead_shares, window
+from sim.outcomes.registry import KpiFamily
 
-__all__ = ["customer_reps", "gini", "new_rep_waits", "stall_positions", "stall_segments"]
+__all__ = [
+    "FAIRNESS",
+    "customer_reps",
+    "gini",
+    "new_rep_waits",
+    "stall_positions",
+    "stall_segments",
+]
+
+FAIRNESS = KpiFamily("fairness")
+"""The fairness and stall KPIs, in the order of KPI tables."""
 
 # Event kinds that open or close a stall segment of a lead.
 _SEGMENT_KINDS = (
@@ -120,12 +131,12 @@ def stall_positions(result: RunResult, top: int | None = None) -> pd.DataFrame:
     return table.head(top) if top else table
 
 
-@kpi("a_leads_gini", "index", "lower", "Gini coefficient of A-leads received per rep")
+@FAIRNESS.kpi("a_leads_gini", "index", "lower", "Gini coefficient of A-leads received per rep")
 def _a_gini(r: RunResult) -> float:
     return gini(a_lead_shares(r))
 
 
-@kpi(
+@FAIRNESS.kpi(
     "cross_region_share",
     "share",
     "lower",
@@ -140,7 +151,7 @@ def _cross_region(r: RunResult) -> float:
     return float((leads["first_rep"].map(region) != leads["region"]).mean())
 
 
-@kpi(
+@FAIRNESS.kpi(
     "new_rep_days_to_valid_lead",
     "days",
     "lower",
@@ -152,7 +163,9 @@ def _new_rep_wait(r: RunResult) -> float:
     return float(waits["days_to_first_valid_lead"].mean()) if len(waits) else float("nan")
 
 
-@kpi("pool_wait_hours_mean", "h", "lower", "Mean time a pooled lead waited for an eligible rep")
+@FAIRNESS.kpi(
+    "pool_wait_hours_mean", "h", "lower", "Mean time a pooled lead waited for an eligible rep"
+)
 def _pool_wait(r: RunResult) -> float:
     seg = stall_segments(r)
     pool = seg[(seg["position"] == "pool") & (seg["start"] >= r.scenario.warmup_hours)]
@@ -172,7 +185,7 @@ def customer_reps(result: RunResult) -> pd.DataFrame:
     )
 
 
-@kpi(
+@FAIRNESS.kpi(
     "customers_multi_rep",
     "customers",
     "lower",
@@ -185,7 +198,7 @@ def _customers_multi_rep(r: RunResult) -> float:
     return float((customer_reps(r)["reps"] > 1).sum())
 
 
-@kpi(
+@FAIRNESS.kpi(
     "customers_multi_rep_share",
     "share",
     "lower",

@@ -18,6 +18,7 @@ import pandas as pd
 
 from policies.checkpoints import CHECKPOINTS
 from sim.engine.result import RunResult
+from sim.world.clock import SimClock
 
 __all__ = ["FORECAST_COLUMNS", "forecast_error", "month_starts", "pipeline_forecast"]
 
@@ -28,15 +29,15 @@ FORECAST_COLUMNS = ("month", "month_start_t", "open_deals", "forecast", "won", "
 def month_starts(result: RunResult) -> list[tuple[str, float, float]]:
     """``(YYYY-MM, start, end)`` in clock hours of the whole months inside the window."""
     scenario = result.scenario
-    origin = pd.Timestamp(scenario.start)
+    clock, origin = SimClock(scenario.start), pd.Timestamp(scenario.start)
     first = (origin + pd.Timedelta(hours=scenario.warmup_hours) - pd.Timedelta(1)).to_period(
         "M"
     ) + 1
     months = []
     period = first
     while True:
-        start = (period.start_time - origin) / pd.Timedelta(hours=1)
-        end = ((period + 1).start_time - origin) / pd.Timedelta(hours=1)
+        start = clock.hours_at(period.start_time)
+        end = clock.hours_at((period + 1).start_time)
         if end > scenario.horizon_hours:
             return months
         months.append((str(period), float(start), float(end)))

@@ -18,7 +18,9 @@ import pandas as pd
 from sim.engine.intake import intake_counts, potential_grades  # the definition intake_counts uses
 from sim.engine.result import RunResult
 from sim.outcomes.fairness import stall_positions
-from sim.outcomes.kpis import KPIS, window
+from sim.outcomes.kpis import KPIS
+from sim.outcomes.measurement import window
+from sim.world.clock import SimClock
 
 __all__ = [
     "FAIRNESS_KPIS",
@@ -70,7 +72,7 @@ def _runs(results: Runs) -> list[RunResult]:
 def month_of(result: RunResult, leads: pd.DataFrame | None = None) -> pd.Series:
     """Calendar month (``YYYY-MM``) of each lead's arrival, from ``scenario.start``."""
     leads = result.leads if leads is None else leads
-    when = pd.Timestamp(result.scenario.start) + pd.to_timedelta(leads["arrived_t"], unit="h")
+    when = SimClock(result.scenario.start).timestamps(leads["arrived_t"])
     return when.dt.strftime("%Y-%m").rename("month")
 
 

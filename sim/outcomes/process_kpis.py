@@ -1,8 +1,8 @@
 """Process KPIs: named measures of the opportunity stage model, with unit and direction.
 
-They are :class:`sim.outcomes.kpis.Kpi` records like the lead-flow KPIs, in their own registry
-:data:`PROCESS_KPIS`, because they exist only for scenarios with a ``process:`` section
-(the lead-flow tables and reports of other scenarios stay as they are).  Every KPI looks
+They are the :data:`PROCESS` KPI family (listed in :mod:`sim.outcomes.catalogue`), which
+needs a process model: runs of scenarios without a ``process:`` section do not have them
+(the lead-flow tables and reports of those scenarios stay as they are).  Every KPI looks
 at the opportunities opened at or after the warm-up.
 """
 
@@ -17,23 +17,18 @@ from scipy import stats
 
 from sim.engine.result import RunResult
 from sim.outcomes.forecast import forecast_error
-from sim.outcomes.kpis import Kpi, kpi_registrar
+from sim.outcomes.registry import KpiFamily
 
 __all__ = [
-    "PROCESS_KPIS",
+    "PROCESS",
     "customer_change_peaks",
     "opportunity_window",
-    "process_kpi",
     "process_kpi_summary",
     "process_kpis",
 ]
 
-PROCESS_KPIS: dict[str, Kpi] = {}
-"""Process KPIs by name, in definition order."""
-
-
-process_kpi = kpi_registrar(PROCESS_KPIS, "process KPI")
-"""Decorator registering a process KPI ``f(result) -> float`` (``share``: in [0, 1])."""
+PROCESS = KpiFamily("process", needs_process=True)
+"""The process KPIs, in the order of KPI tables (``share``: in [0, 1])."""
 
 
 def opportunity_window(result: RunResult) -> pd.DataFrame:
@@ -66,42 +61,42 @@ def customer_change_peaks(result: RunResult, days: float = 30.0) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["customer", "changes", "max_in_window"]).astype(np.int64)
 
 
-@process_kpi("opportunities_opened", "deals", "none", "Qualified leads that became opportunities")
+@PROCESS.kpi("opportunities_opened", "deals", "none", "Qualified leads that became opportunities")
 def _opened(r: RunResult) -> float:
     return float(len(opportunity_window(r)))
 
 
-@process_kpi("deals_won", "deals", "higher", "Opportunities won (all five checkpoints passed)")
+@PROCESS.kpi("deals_won", "deals", "higher", "Opportunities won (all five checkpoints passed)")
 def _won(r: RunResult) -> float:
     return float((opportunity_window(r)["status"] == "won").sum())
 
 
-@process_kpi("win_rate", "share", "higher", "Won / closed (won or lost) opportunities")
+@PROCESS.kpi("win_rate", "share", "higher", "Won / closed (won or lost) opportunities")
 def _win_rate(r: RunResult) -> float:
     status = opportunity_window(r)["status"]
     return _ratio((status == "won").sum(), (status != "open").sum())
 
 
-@process_kpi("contract_value_won", "M yuan", "higher", "Value of the contracts signed")
+@PROCESS.kpi("contract_value_won", "M yuan", "higher", "Value of the contracts signed")
 def _value(r: RunResult) -> float:
     opps = opportunity_window(r)
     return int(opps.loc[opps["status"] == "won", "value_cents"].sum()) / 1e8
 
 
-@process_kpi("won_cycle_days_mean", "d", "lower", "Mean days from opportunity to signed contract")
+@PROCESS.kpi("won_cycle_days_mean", "d", "lower", "Mean days from opportunity to signed contract")
 def _cycle(r: RunResult) -> float:
     opps = opportunity_window(r)
     days = opps.loc[opps["status"] == "won", "cycle_days"]
     return float(days.mean()) if len(days) else math.nan
 
 
-@process_kpi("proof_failure_rate", "share", "lower", "Failed proofs / proof attempts at visits")
+@PROCESS.kpi("proof_failure_rate", "share", "lower", "Failed proofs / proof attempts at visits")
 def _proof_failure_rate(r: RunResult) -> float:
     opps = opportunity_window(r)
     return _ratio(opps["proof_failures"].sum(), opps["proof_attempts"].sum())
 
 
-@process_kpi(
+@PROCESS.kpi(
     "proof_reworks_per_deal", "per deal", "lower", "Re-visits for a failed proof, per deal"
 )
 def _reworks(r: RunResult) -> float:
@@ -109,12 +104,12 @@ def _reworks(r: RunResult) -> float:
     return _ratio(opps["proof_failures"].sum(), len(opps))
 
 
-@process_kpi("proof_stall_losses", "deals", "lower", "Deals lost because proof kept failing")
+@PROCESS.kpi("proof_stall_losses", "deals", "lower", "Deals lost because proof kept failing")
 def _stalls(r: RunResult) -> float:
     return float((opportunity_window(r)["lost_reason"] == "proof_stall").sum())
 
 
-@process_kpi(
+@PROCESS.kpi(
     "visit_completion_rate", "share", "higher", "Due visits held within the grace days of the plan"
 )
 def _visit_completion(r: RunResult) -> float:
@@ -123,18 +118,18 @@ def _visit_completion(r: RunResult) -> float:
     return _ratio(opps["visits_on_time"].sum(), due)
 
 
-@process_kpi("overdue_visits", "visits", "lower", "Visits held late or still awaited past grace")
+@PROCESS.kpi("overdue_visits", "visits", "lower", "Visits held late or still awaited past grace")
 def _overdue(r: RunResult) -> float:
     return float(opportunity_window(r)["visits_overdue"].sum())
 
 
-@process_kpi("data_completeness", "share", "higher", "Structured fields recorded / required")
+@PROCESS.kpi("data_completeness", "share", "higher", "Structured fields recorded / required")
 def _completeness(r: RunResult) -> float:
     opps = opportunity_window(r)
     return _ratio(opps["fields_recorded"].sum(), opps["fields_required"].sum())
 
 
-@process_kpi(
+@PROCESS.kpi(
     "first_entry_completeness", "share", "higher", "Structured fields filled at first entry"
 )
 def _first_entry(r: RunResult) -> float:
@@ -142,7 +137,7 @@ def _first_entry(r: RunResult) -> float:
     return _ratio(opps["fields_filled_first"].sum(), opps["fields_required"].sum())
 
 
-@process_kpi("field_blocks_per_deal", "per deal", "lower", "Required fields that blocked a pass")
+@PROCESS.kpi("field_blocks_per_deal", "per deal", "lower", "Required fields that blocked a pass")
 def _blocks(r: RunResult) -> float:
     opps = opportunity_window(r)
     return _ratio(opps["field_blocks"].sum(), len(opps))
@@ -155,19 +150,19 @@ def _update_lags(r: RunResult) -> np.ndarray:
     return lags.loc[keep, "value"].to_numpy(float)
 
 
-@process_kpi("update_lag_days_mean", "d", "lower", "Mean days from a pass to its CRM record")
+@PROCESS.kpi("update_lag_days_mean", "d", "lower", "Mean days from a pass to its CRM record")
 def _lag(r: RunResult) -> float:
     lags = _update_lags(r)
     return float(lags.mean()) if len(lags) else math.nan
 
 
-@process_kpi("updates_within_1d_share", "share", "higher", "Stage updates recorded within 1 day")
+@PROCESS.kpi("updates_within_1d_share", "share", "higher", "Stage updates recorded within 1 day")
 def _timely(r: RunResult) -> float:
     lags = _update_lags(r)
     return float((lags <= 1.0).mean()) if len(lags) else math.nan
 
 
-@process_kpi(
+@PROCESS.kpi(
     "customers_change_amber",
     "customers",
     "lower",
@@ -179,7 +174,7 @@ def _customers_amber(r: RunResult) -> float:
     return float((peaks["max_in_window"] > limit).sum())
 
 
-@process_kpi(
+@PROCESS.kpi(
     "legal_days_before_signing_mean",
     "d",
     "higher",
@@ -193,12 +188,12 @@ def _legal(r: RunResult) -> float:
     return float(days.mean()) if len(days) else math.nan
 
 
-@process_kpi("risk_reviews", "deals", "none", "Deals that needed the risk form and approval")
+@PROCESS.kpi("risk_reviews", "deals", "none", "Deals that needed the risk form and approval")
 def _risk(r: RunResult) -> float:
     return float((opportunity_window(r)["risk_reviews"] > 0).sum())
 
 
-@process_kpi(
+@PROCESS.kpi(
     "forecast_error_abs_mean",
     "share",
     "lower",
@@ -210,7 +205,7 @@ def _forecast(r: RunResult) -> float:
 
 def process_kpis(result: RunResult) -> dict[str, float]:
     """Every process KPI of *result*, in definition order."""
-    return {name: k.compute(result) for name, k in PROCESS_KPIS.items()}
+    return {name: k.compute(result) for name, k in PROCESS.items()}
 
 
 def process_kpi_summary(
@@ -221,7 +216,7 @@ def process_kpi_summary(
     runs = [results] if isinstance(results, RunResult) else list(results)
     values = [process_kpis(r) for r in runs]
     rows = []
-    for name, spec in PROCESS_KPIS.items():
+    for name, spec in PROCESS.items():
         x = np.asarray([v[name] for v in values], dtype=float)
         x = x[np.isfinite(x)]
         mean = float(x.mean()) if len(x) else math.nan

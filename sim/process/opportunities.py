@@ -1,7 +1,8 @@
-"""Opportunities, contracts and the process event log of a run, as entities and tables.
+"""Opportunities and contracts of a run, as entities and tables.
 
 :class:`Opportunity` is the mutable record :mod:`sim.process.pipeline` keeps per qualified lead;
-:func:`opportunity_tables` turns a run's opportunities and process log into the
+:func:`opportunity_tables` turns a run's opportunities and process event log
+(:mod:`sim.process.process_events`) into the
 ``opportunities``, ``contracts`` and ``process_events`` frames of a
 :class:`~sim.engine.result.RunResult`.  A scenario without a ``process:`` section gets the
 empty frames below (same columns and dtypes), so every result has the three tables.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,13 +24,13 @@ import numpy as np
 import pandas as pd
 
 from policies.checkpoints import CHECKPOINTS
+from sim.events import EventLog
+from sim.process.process_events import PROCESS_EVENT_DTYPES, process_events_frame
 
 __all__ = [
     "CONTRACT_COLUMNS",
-    "PROCESS_KINDS",
     "Opportunity",
-    "ProcessKind",
-    "ProcessLog",
+    "cents_to_text",
     "empty_contracts",
     "empty_opportunities",
     "empty_process_events",
@@ -38,63 +38,6 @@ __all__ = [
 ]
 
 NAN = math.nan
-
-PROCESS_KINDS = (
-    "opportunity_opened",
-    "visit_planned",
-    "visit_held",
-    "proof_failed",
-    "proof_cached",
-    "fields_missing",
-    "risk_review_requested",
-    "risk_approved",
-    "requirement_changed",
-    "custom_dev_requested",
-    "legal_involved",
-    "demo_video_watched",
-    "poc_revised",
-    "checkpoint_passed",
-    "checkpoint_recorded",
-    "opportunity_lost",
-    "opportunity_won",
-    "handed_off",
-)
-"""Kinds of process events, in the order of their codes (new kinds go at the end).
-
-``value`` holds: visit_planned - planned time (hours since start); visit_held - slip
-(days after the plan); proof_failed / proof_cached - uploads tried; fields_missing -
-number of required fields missing; risk_review_requested - the expected amount
-(yuan); requirement_changed - the customer's change count so
-far; legal_involved - 1 at the request, 0 at the legal review; demo_video_watched -
-completion (0..1); poc_revised - revision number; checkpoint_recorded - update lag
-(days); opportunity_lost - 1 if lost to a proof stall, else 0; opportunity_won -
-contract value (yuan); handed_off - data completeness at hand-off (0..1); else NaN."""
-
-
-class ProcessKind:
-    """Integer codes of :data:`PROCESS_KINDS` (attribute per kind)."""
-
-    opportunity_opened = 0
-    visit_planned = 1
-    visit_held = 2
-    proof_failed = 3
-    proof_cached = 4
-    fields_missing = 5
-    risk_review_requested = 6
-    risk_approved = 7
-    requirement_changed = 8
-    custom_dev_requested = 9
-    legal_involved = 10
-    demo_video_watched = 11
-    poc_revised = 12
-    checkpoint_passed = 13
-    checkpoint_recorded = 14
-    opportunity_lost = 15
-    opportunity_won = 16
-    handed_off = 17
-
-
-assert all(getattr(ProcessKind, name) == code for code, name in enumerate(PROCESS_KINDS))
 
 STATUSES = ("open", "won", "lost")
 CONTRACT_COLUMNS = (
@@ -163,34 +106,6 @@ class Opportunity:
     recorded: list | None = None  # CRM record time per checkpoint passed
 
 
-class ProcessLog:
-    """Columnar process event log: ``(t, kind, opportunity, checkpoint index, value)``."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self) -> None:
-        self._data = array("d")
-
-    def add(self, t: float, kind: int, opp: int, stage: int = -1, value: float = NAN) -> None:
-        """Record one event (stage -1: not about one checkpoint)."""
-        self._data.extend((t, kind, opp, stage, value))
-
-    def __len__(self) -> int:
-        return len(self._data) // 5
-
-    def rows(self) -> np.ndarray:
-        """The log as an ``(n, 5)`` float array."""
-        return np.frombuffer(self._data, dtype=np.float64).reshape(-1, 5)
-
-
-def _stage_categorical(codes: np.ndarray) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(CHECKPOINTS))
-
-
-def _time(start: dt.datetime, t: np.ndarray) -> pd.Series:
-    return pd.Timestamp(start) + pd.to_timedelta(np.round(t * 3.6e12), unit="ns")
-
-
 def _opportunity_columns() -> dict[str, str]:
     cols = {
         "opportunity_id": "int64",
@@ -245,17 +160,6 @@ def _opportunity_columns() -> dict[str, str]:
     return cols
 
 
-_EVENT_COLUMNS = {
-    "t": "float64",
-    "time": "datetime64[ns]",
-    "kind": pd.CategoricalDtype(list(PROCESS_KINDS), ordered=True),
-    "opportunity_id": "int64",
-    "lead_id": "int64",
-    "customer_id": "Int64",
-    "rep_id": "string",
-    "stage": pd.CategoricalDtype(list(CHECKPOINTS)),
-    "value": "float64",
-}
 _CONTRACT_DTYPES = {
     "contract_id": "int64",
     "opportunity_id": "int64",
@@ -281,7 +185,7 @@ def _empty_tables() -> dict[str, pd.DataFrame]:
     return {
         "opportunities": _empty(_opportunity_columns()),
         "contracts": _empty(_CONTRACT_DTYPES),
-        "process_events": _empty(_EVENT_COLUMNS),
+        "process_events": _empty(PROCESS_EVENT_DTYPES),
     }
 
 
@@ -408,36 +312,9 @@ def _contracts_frame(opportunities: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(_CONTRACT_DTYPES)
 
 
-def _events_frame(
-    log: ProcessLog, opportunities: pd.DataFrame, start: dt.datetime, horizon: float
-) -> pd.DataFrame:
-    rows = log.rows()
-    rows = rows[rows[:, 0] <= horizon]  # e.g. a CRM update due after the horizon
-    rows = rows[np.argsort(rows[:, 0], kind="stable")]
-    opp = rows[:, 2].astype(np.int64)
-    by_id = opportunities.set_index("opportunity_id")
-    stage = rows[:, 3].astype(np.int64)
-    frame = pd.DataFrame(
-        {
-            "t": rows[:, 0].copy(),
-            "time": _time(start, rows[:, 0]),
-            "kind": pd.Categorical.from_codes(
-                rows[:, 1].astype(np.int8), categories=list(PROCESS_KINDS), ordered=True
-            ),
-            "opportunity_id": opp,
-            "lead_id": by_id["lead_id"].reindex(opp).to_numpy(np.int64),
-            "customer_id": by_id["customer_id"].reindex(opp).array,
-            "rep_id": by_id["rep_id"].reindex(opp).array,
-            "stage": _stage_categorical(stage),
-            "value": rows[:, 4].copy(),
-        }
-    )
-    return frame.astype(_EVENT_COLUMNS)
-
-
 def opportunity_tables(
     opps: Sequence[Opportunity],
-    log: ProcessLog,
+    log: EventLog,
     rep_ids: Sequence[str],
     start: dt.datetime,
     horizon: float,
@@ -449,5 +326,5 @@ def opportunity_tables(
     """
     opportunities = _opportunities_frame(opps, rep_ids) if opps else empty_opportunities()
     contracts = _contracts_frame(opportunities)
-    events = _events_frame(log, opportunities, start, horizon)
+    events = process_events_frame(log, opportunities, start, horizon)
     return opportunities, contracts, events

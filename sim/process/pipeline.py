@@ -41,7 +41,9 @@ from policies.checkpoints import (
     attempt_proof,
 )
 from sim.errors import ConfigError
-from sim.process.opportunities import Opportunity, ProcessKind, ProcessLog, opportunity_tables
+from sim.events import EventLog
+from sim.process.opportunities import Opportunity, opportunity_tables
+from sim.process.process_events import PROCESS_EVENTS, ProcessKind
 from sim.world.process_spec import ProcessSpec
 
 __all__ = ["MAX_CHANGES", "MAX_FIELDS", "MAX_REVISIONS", "MAX_UPLOADS", "Pipeline"]
@@ -100,7 +102,7 @@ class Pipeline:
         self.env, self.spec, self.policy = env, spec, policy
         self.seed = tuple(seed)
         self.scenario = scenario
-        self.log = ProcessLog()
+        self.log = EventLog(PROCESS_EVENTS)
         self.opportunities: list[Opportunity] = []
         self._record = self.log.add
         # Called as on_won(rep index, close cycle in days) when a deal is won; the engine
@@ -158,6 +160,7 @@ class Pipeline:
         opp.diagnosis_fill_share = self._diagnosis_fill_share(opp, draws)
         self.opportunities.append(opp)
         self._record(env.now, ProcessKind.opportunity_opened, opp.opportunity_id)
+        self.log.settle()  # keeps the log packed: once per opportunity, not per event
         env.process(_progress(self, opp, draws))
         if change_rate > 0:
             gaps = draws.change_gaps * 30.0 * DAY / change_rate

@@ -14,6 +14,7 @@
         parameters: {policy: scenarios/policies/source_defaults.yaml}
     grid:                     # ... and/or one variant per combination of values
       seed: [1, 2]
+      sla.reclaim_hours: [4, 8]   # a dotted key: an override path, as for run --set
 
 Variants are the named ones crossed with the grid's combinations (either alone is fine);
 a variant's parameters are the shared ones, then its own, then its grid values.  Each
@@ -21,6 +22,11 @@ is rendered by :func:`sim.reports.rendering.run_report` to
 ``reports/batches/<name>/<notebook>/<variant>.html`` and ``index.html`` beside them links
 them all.  Everything is checked before a kernel starts: unknown keys and parameters,
 duplicate variant names, and the scenario and policy files named by parameters.
+
+A key with a dot (in ``parameters``, a variant's parameters or ``grid``) is an override
+path routed and set exactly like ``run --set`` and sweep levers; the overridden
+scenario and policy files are written under ``<notebook>/inputs/`` and given to the
+notebook in place of the originals (:mod:`sim.reports.notebook_inputs`).
 """
 
 from __future__ import annotations
@@ -37,18 +43,33 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.world.scenario import format_validation_error, load_policy, load_scenario
 from sim.errors import ConfigError
 from sim.io.output import confined, safe_name
+from sim.io.overrides import parse_override
 from sim.io.paths import project_root, resolve
-from sim.reports.rendering import ReportError, find_notebook, notebook_parameters, run_report
 from sim.io.safe_yaml import load_mapping, parse_scalar
+from sim.io.validation import validate
+from sim.reports.notebook_inputs import (
+    POLICY_PARAMETERS,
+    overridden_inputs,
+    split_parameters,
+    write_inputs,
+)
+from sim.reports.rendering import ReportError, find_notebook, notebook_parameters, run_report
+from sim.world.loading import load_policy, load_scenario
 
-__all__ = ["BatchSpec", "BatchVariant", "RenderedVariant", "load_batch", "run_batch", "variants"]
-
-POLICY_PARAMETERS = ("policy", "baseline", "candidate")
+__all__ = [
+    "BatchSpec",
+    "BatchVariant",
+    "CheckedVariant",
+    "RenderedVariant",
+    "check_variants",
+    "load_batch",
+    "run_batch",
+    "variants",
+]
 
 
 class BatchVariant(BaseModel):
@@ -81,10 +102,7 @@ class BatchSpec(BaseModel):
 
 def load_batch(path: str | Path) -> BatchSpec:
     """A :class:`BatchSpec` from a YAML file; errors name the file and the field."""
-    try:
-        return BatchSpec.model_validate(load_mapping(path))
-    except ValidationError as exc:
-        raise ConfigError("\n".join(format_validation_error(str(path), exc))) from None
+    return validate(BatchSpec, load_mapping(path), str(path))
 
 
 def _label(value: Any) -> str:
@@ -112,9 +130,21 @@ def variants(spec: BatchSpec, source: str = "batch") -> list[tuple[str, dict[str
     return out
 
 
-def _checked(notebook: Path, name: str, params: dict[str, Any], source: str) -> dict[str, Any]:
-    """*params* with scenario/policy files loaded (fail fast) and made absolute."""
+@dataclass(frozen=True)
+class CheckedVariant:
+    """A variant ready to render: parameters as given (files absolute) and the content of
+    the scenario/policy files its override paths produce."""
+
+    name: str
+    parameters: dict[str, Any]
+    inputs: dict[str, dict[str, Any]]
+
+
+def _checked(notebook: Path, name: str, params: dict[str, Any], source: str) -> CheckedVariant:
+    """*params* with scenario/policy files loaded (fail fast) and made absolute, and the
+    files their override paths produce."""
     known = notebook_parameters(notebook)
+    params, overrides = split_parameters(params)
     unknown = sorted(set(params) - set(known))
     if unknown:
         raise ConfigError(
@@ -129,7 +159,13 @@ def _checked(notebook: Path, name: str, params: dict[str, Any], source: str) -> 
         if isinstance(params.get(key), str):
             checked[key] = str(resolve(params[key]))
             load_policy(checked[key])
-    return checked
+    inputs = overridden_inputs(known, checked, overrides, f"{source}: variant {name!r}")
+    return CheckedVariant(name, {**checked, **overrides}, inputs)
+
+
+def check_variants(notebook: Path, spec: BatchSpec, source: str = "batch") -> list[CheckedVariant]:
+    """Every variant of *spec* checked against *notebook*, before anything is written."""
+    return [_checked(notebook, n, p, source) for n, p in variants(spec, source)]
 
 
 @dataclass(frozen=True)
@@ -190,22 +226,31 @@ def run_batch(
     path = find_notebook(notebook)
     if extra:
         spec = spec.model_copy(update={"parameters": {**spec.parameters, **extra}})
-    todo = [(n, _checked(path, n, p, source)) for n, p in variants(spec, source)]
+    todo = check_variants(path, spec, source)
     base = Path(out_dir) if out_dir is not None else project_root() / "reports"
     folder = confined(confined(base, "batches"), safe_name(name))
     folder.mkdir(parents=True, exist_ok=True)
+    inputs = confined(folder, safe_name(path.stem)) / "inputs"
+    render = [
+        {k: v for k, v in c.parameters.items() if "." not in k}
+        | write_inputs(inputs, c.name, c.inputs)
+        for c in todo
+    ]
     workers = spec.parallel or min(len(todo), os.cpu_count() or 1)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_render, str(path), n, p, str(folder)) for n, p in todo]
+        futures = [
+            pool.submit(_render, str(path), c.name, p, str(folder))
+            for c, p in zip(todo, render, strict=True)
+        ]
         outcomes = [future.result() for future in futures]
     rendered = [
         RenderedVariant(
-            n,
-            params,
+            c.name,
+            c.parameters,
             Path(value) if status == "ok" else None,
             value if status == "error" else None,
         )
-        for (n, params), (status, value) in zip(todo, outcomes, strict=True)
+        for c, (status, value) in zip(todo, outcomes, strict=True)
     ]
     index = confined(folder, "index.html")
     index.write_text(_index_page(f"{path.stem}: {name}", folder, rendered), encoding="utf-8")
@@ -217,7 +262,7 @@ def run_batch(
 
 
 def cmd_report_batch(args: Any) -> int:
-    """``python -m sim report NOTEBOOK --batch FILE [-p NAME VALUE] [--out DIR]``.
+    """``python -m sim report NOTEBOOK --batch FILE [-p NAME VALUE] [--set K=V] [--out DIR]``.
 
     Prints the index page; exit 0 when every variant rendered, else 1 (the failures are
     listed on stderr and on the index page).
@@ -239,6 +284,7 @@ def cmd_report_batch(args: Any) -> int:
     batch_path = resolve(args.batch)
     spec = load_batch(batch_path)
     extra = {name: parse_scalar(value) for name, value in args.parameter}
+    extra.update(parse_override(item) for item in args.overrides)  # dotted: override paths
     name = spec.name or Path(args.batch).stem
     index, rendered = run_batch(
         args.notebook, spec, name=name, extra=extra, out_dir=args.out, source=str(args.batch)

@@ -1,3 +1,4 @@
-"""The world a run simulates: the scenario model, calendars, distributions, named random
-streams, the response curve and the process spec.
+"""The world a run simulates: the scenario model, the simulation clock, calendars (shifts
+and working days), the lead-attribute list, distributions, named random streams, the
+response curve and the process spec.
 """

@@ -1,11 +1,16 @@
 """Working calendars on the simulation clock.
 
-The clock is a float: hours since the scenario's ``start`` (a naive local datetime).
+The clock is a float: hours since the scenario's ``start`` (a naive local datetime;
+conversions by :class:`~sim.world.clock.SimClock`).
 :class:`AlwaysOpen` is open 24/7; :class:`ShiftCalendar` has one shift per working day, with
 weekends, holidays and adjusted working days (see :func:`public_holidays`). Working
 intervals are half-open, ``[shift_start, shift_end)``. ShiftCalendar keeps them in sorted
 numpy arrays searched by bisection, grown on demand: answers are exact for every ``t >= 0``
 (up to ~100 years after the start), never silently truncated.
+
+:class:`WorkingDays` answers the same working-day rule by date (statement dates such as
+the 5th working day of a month); :func:`working_dates` builds the holiday and adjusted
+working-day sets both kinds of calendar use.
 """
 
 from __future__ import annotations
@@ -18,10 +23,17 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 
 from sim.errors import ConfigError
+from sim.world.clock import SimClock
 
-__all__ = ["AlwaysOpen", "ShiftCalendar", "WorkCalendar", "public_holidays"]
+__all__ = [
+    "AlwaysOpen",
+    "ShiftCalendar",
+    "WorkCalendar",
+    "WorkingDays",
+    "public_holidays",
+    "working_dates",
+]
 
-_HOUR = timedelta(hours=1)
 _MARGIN_DAYS = 60.0  # precomputed beyond horizon_days, so ordinary runs never extend
 _MAX_DAYS = 36_600.0  # ~100 years: farther queries raise instead of exhausting memory
 
@@ -44,6 +56,7 @@ class WorkCalendar(ABC):
         if not isinstance(start, datetime) or start.tzinfo is not None:
             raise ConfigError(f"calendar start must be a naive datetime, got {start!r}")
         self.start = start
+        self.clock = SimClock(start)
 
     @abstractmethod
     def is_working(self, t: float) -> bool:
@@ -76,11 +89,11 @@ class WorkCalendar(ABC):
 
     def datetime_at(self, t: float) -> datetime:
         """Wall-clock time of clock value ``t`` (``start + t hours``, to the microsecond)."""
-        return self.start + timedelta(hours=t)
+        return self.clock.datetime_at(t)
 
     def hours_at(self, dt: datetime) -> float:
         """Clock value of wall-clock time ``dt``; the inverse of :meth:`datetime_at`."""
-        return (dt - self.start) / _HOUR
+        return self.clock.hours_at(dt)
 
 
 class AlwaysOpen(WorkCalendar):
@@ -156,8 +169,8 @@ class ShiftCalendar(WorkCalendar):
             raise ConfigError("calendar has no working time: no weekdays, no extra working dates")
         self._build(horizon_days + _MARGIN_DAYS)
 
-    def _is_working_date(self, day: date) -> bool:
-        """The working-day rule of the class docstring."""
+    def is_working_date(self, day: date) -> bool:
+        """Whether *day* is a working day: the working-day rule of the class docstring."""
         if day in self.extra_working_dates:
             return True
         return day.weekday() in self.weekdays and day not in self.holidays
@@ -173,7 +186,7 @@ class ShiftCalendar(WorkCalendar):
         flags: list[bool] = []  # flags[d]: whether the d-th date from the start date works
         day, last = self.start.date(), (self.start + timedelta(days=days)).date()
         while day <= last:
-            flags.append(self._is_working_date(day))
+            flags.append(self.is_working_date(day))
             if flags[-1]:
                 lo = max(self.hours_at(datetime.combine(day, self.day_start)), 0.0)
                 hi = self.hours_at(datetime.combine(day, self.day_end))
@@ -186,8 +199,7 @@ class ShiftCalendar(WorkCalendar):
         self._last_end = float(self._ends[-1]) if spans else -math.inf  # cached for speed
         self._days = days
         self._day_flags = flags
-        # Clock value of the start date's midnight (<= 0): day d begins at _day0 + 24 d.
-        self._day0 = self.hours_at(datetime.combine(self.start.date(), time()))
+        self._day0 = self.clock.day0  # day d begins at _day0 + 24 d
         # Without working weekdays nothing can follow the last extra working date.
         self._final = not self.weekdays and last >= max(self.extra_working_dates)
 
@@ -288,3 +300,67 @@ def public_holidays(
         raise ConfigError(f"unknown holiday country {country!r}") from None
     workdays = {day for day in getattr(table, "weekend_workdays", ()) if day.year in wanted}
     return set(table), workdays
+
+
+def working_dates(
+    country: str | None,
+    years: Iterable[int],
+    subdiv: str | None = None,
+    *,
+    holidays: Iterable[date] = (),
+    extra_working_dates: Iterable[date] = (),
+) -> tuple[set[date], set[date]]:
+    """(days off, adjusted working days) of a calendar: *holidays* plus the public holidays
+    of *country* in *years* (none without a country), and *extra_working_dates* plus the
+    country's adjusted weekend workdays, minus the days off (a day off always wins)."""
+    days_off, working = set(holidays), set(extra_working_dates)
+    if country:
+        public, adjusted = public_holidays(country, years, subdiv)
+        days_off |= public
+        working |= adjusted
+    return days_off, working - days_off
+
+
+class WorkingDays:
+    """Working dates from *first* on: a Monday-Friday :class:`ShiftCalendar` with the
+    public holidays and adjusted workdays of *country* (None: weekends only), by date."""
+
+    def __init__(self, first: date, last: date, country: str | None = "CN") -> None:
+        if last < first:
+            raise ValueError(f"last {last} is before first {first}")
+        holidays, extra = working_dates(country, range(first.year, last.year + 2))
+        self.first = first
+        self.calendar = ShiftCalendar(
+            datetime.combine(first, time()),
+            holidays=holidays,
+            extra_working_dates=extra,
+            horizon_days=(last - first).days + 60,
+        )
+
+    def is_working(self, day: date) -> bool:
+        """Whether *day* is a working day (not a weekend or holiday, or an adjusted workday)."""
+        return self.calendar.is_working_date(day)
+
+    def nth_of_month(self, year: int, month: int, n: int) -> date:
+        """The *n*-th working day of the month (1-based)."""
+        if n < 1:
+            raise ValueError(f"working day number must be >= 1, got {n!r}")
+        day, seen = date(year, month, 1), 0
+        while True:
+            if self.is_working(day):
+                seen += 1
+                if seen == n:
+                    return day
+            day += timedelta(days=1)
+
+    def add(self, day: date, n: int) -> date:
+        """The *n*-th working day after *day* (*day* itself excluded; n=0: *day*)."""
+        while n > 0:
+            day += timedelta(days=1)
+            n -= self.is_working(day)
+        return day
+
+    def between(self, start: date, end: date) -> int:
+        """Working days in ``(start, end]``."""
+        days = range(1, (end - start).days + 1)
+        return sum(self.is_working(start + timedelta(days=k)) for k in days)

@@ -1,10 +1,9 @@
 """Scenario files: the world a policy is tested in, validated by pydantic.
 
-A scenario gives the start datetime and horizon, the working calendars, the team,
-the lead arrival process, the distributions of lead attributes and the odds that a
-touched lead qualifies.  Unknown keys are errors.  :func:`load_scenario` and
-:func:`load_policy` turn every problem into one :class:`~sim.errors.ConfigError` line per
-problem that names the file and the dotted field.
+A scenario gives the start datetime and horizon, the working calendars, the team
+(:mod:`sim.world.team_spec`), the lead arrival process, the distributions of lead
+attributes and the odds that a touched lead qualifies.  Unknown keys are errors.  Files
+are read by :func:`sim.world.loading.load_scenario`.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,35 +19,27 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from policies.marketplace import ClaimFilters
-from policies.policy import PolicyBase, default_policy, policy_model
-from sim.errors import ConfigError
-from sim.io.overrides import apply_overrides
-from sim.io.safe_yaml import load_mapping
 from sim.world.distributions import Distribution, Exponential
+from sim.world.lead_attributes import LEAD_ATTRIBUTES, SEGMENTS
 from sim.world.process_spec import ProcessSpec
 from sim.world.response_curve import ExponentialDecay, ResponseDecay
+from sim.world.team_spec import Team
 
 __all__ = [
     "ArrivalProcess",
     "CalendarSpec",
     "LeadAttributes",
     "Qualification",
-    "RepSpec",
     "ReplayArrivals",
     "Scenario",
-    "format_validation_error",
-    "load_policy",
-    "load_scenario",
 ]
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_STRICT = ConfigDict(extra="forbid", frozen=True)
 HOURS_PER_MONTH = 365.25 / 12 * 24
 
 
@@ -93,81 +84,6 @@ class CalendarSpec(BaseModel):
                 f"hours end {self.hours[1]:%H:%M} must be after start {self.hours[0]:%H:%M}"
             )
         return self
-
-
-class RepTemplate(BaseModel):
-    """Everything a rep has except its id; shared by explicit reps and groups."""
-
-    model_config = _STRICT
-    region: str = "default"
-    hire_date: dt.date | None = None
-    calendar: str = "standard"
-    touch_time: Distribution = Exponential(mean=0.5)
-    max_open_leads: int | None = Field(None, ge=1)
-    close_cycle_days: float | None = Field(None, gt=0)  # historical median close cycle
-    leave: list[tuple[dt.date, dt.date]] = Field(default_factory=list)  # inclusive ranges
-    opt_out: bool = False  # takes no new leads (works those already assigned)
-    strength: float = Field(1.0, gt=0)  # relative skill: the strong claim first
-    claim_filters: ClaimFilters = ClaimFilters()  # what the rep looks for in a marketplace
-    # Marketplace hoarding: unworked claimed leads the rep keeps in hand while busy (0: the
-    # rep claims only when idle).  Bounded by max_open_leads and the daily claim limit.
-    claim_ahead: int = Field(0, ge=0)
-
-    @model_validator(mode="after")
-    def _leave_ordered(self) -> RepTemplate:
-        for first, last in self.leave:
-            if last < first:
-                raise ValueError(f"leave ends ({last}) before it starts ({first})")
-        return self
-
-
-class RepSpec(RepTemplate):
-    """One rep of the team."""
-
-    id: str = Field(min_length=1)
-
-
-class RepGroup(RepTemplate):
-    """``count`` reps alike but for their ids (``{prefix}{01..n}``)."""
-
-    count: int = Field(ge=1)
-    id_prefix: str = Field(min_length=1)
-
-    def expand(self) -> list[RepSpec]:
-        """The reps of the group."""
-        width = len(str(self.count))
-        fields = self.model_dump(exclude={"count", "id_prefix"}, by_alias=True)
-        return [
-            RepSpec(id=f"{self.id_prefix}{i:0{width}d}", **fields) for i in range(1, self.count + 1)
-        ]
-
-
-class Team(BaseModel):
-    """The sales team: explicit reps and/or templated groups; at least one rep."""
-
-    model_config = _STRICT
-    reps: list[RepSpec] = Field(default_factory=list)
-    groups: list[RepGroup] = Field(default_factory=list)
-    queue_discipline: Literal["grade_then_age", "fifo"] = "grade_then_age"
-    # Share of marketplace claims that take the best-scored lead instead of the oldest;
-    # above 0, the strongest idle reps are also offered new posts first.
-    cherry_picking: float = Field(0.0, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _non_empty_unique(self) -> Team:
-        members = self.members()
-        if not members:
-            raise ValueError("the team has no reps (give team.reps or team.groups)")
-        seen: set[str] = set()
-        for rep in members:
-            if rep.id in seen:
-                raise ValueError(f"duplicate rep id {rep.id!r}")
-            seen.add(rep.id)
-        return self
-
-    def members(self) -> list[RepSpec]:
-        """Explicit reps followed by the expanded groups, in file order."""
-        return list(self.reps) + [rep for group in self.groups for rep in group.expand()]
 
 
 class WeeklyProfile(BaseModel):
@@ -320,7 +236,7 @@ class LeadAttributes(BaseModel):
 
     @model_validator(mode="after")
     def _mixes_valid(self) -> LeadAttributes:
-        for name in ("channels", "regions", "industries", "budget_bands", "need"):
+        for name in (attr.mix for attr in LEAD_ATTRIBUTES if attr.mix):
             mix = getattr(self, name)
             if not mix:
                 raise ValueError(f"{name} must list at least one value")
@@ -336,8 +252,8 @@ class LeadAttributes(BaseModel):
         return self
 
 
-QUALIFYING_ATTRIBUTES = ("channel", "region", "industry", "budget_band")
-"""Lead attributes whose values may carry a qualification multiplier."""
+QUALIFYING_ATTRIBUTES = SEGMENTS
+"""Lead attributes whose values may carry a qualification multiplier (the segments)."""
 
 
 class Qualification(BaseModel):
@@ -422,44 +338,3 @@ class Scenario(BaseModel):
     def warmup_hours(self) -> float:
         """Leads arriving before this time are left out of KPIs."""
         return self.warmup_days * 24.0
-
-
-def format_validation_error(source: str, exc: ValidationError) -> list[str]:
-    """One line per problem: ``source: dotted.field: message (got value)``."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] not in {"missing", "model_type"} and "input" in err:
-            got = repr(err["input"])
-            if len(got) <= 60 and not isinstance(err["input"], dict):
-                msg = f"{msg} (got {got})"
-        lines.append(f"{source}: {loc}: {msg}")
-    return lines
-
-
-def _validate(model: type[BaseModel], data: Mapping[str, Any], source: str) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError("\n".join(format_validation_error(source, exc))) from None
-
-
-def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
-    """Read and validate a scenario YAML file, after applying ``key=value`` overrides."""
-    data = apply_overrides(load_mapping(path), overrides, source=str(path))
-    arrivals = data.get("arrivals")
-    if isinstance(arrivals, dict) and isinstance(arrivals.get("replay"), str):  # file-relative
-        data["arrivals"] = {**arrivals, "replay": Path(path).parent / arrivals["replay"]}
-    return _validate(Scenario, data, str(path))
-
-
-def load_policy(path: str | Path | None, overrides: Iterable[str] = ()) -> PolicyBase:
-    """Read and validate a policy file; ``None`` gives the default policy."""
-    overrides = list(overrides)
-    if path is None:
-        if not overrides:
-            return default_policy()
-        return _validate(policy_model(), apply_overrides({}, overrides, "policy"), "policy")
-    data = apply_overrides(load_mapping(path), overrides, source=str(path))
-    return _validate(policy_model(), data, str(path))

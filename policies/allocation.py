@@ -5,7 +5,9 @@ A policy's ``allocation:`` block composes independent rules, each off unless giv
 ``newbie_protection``
     During a rep's first ``days`` (default 7) at most ``a_share_max`` (default 15%) of the
     leads they receive are grade A.  Enforced as a hard bound at every assignment: a new
-    rep may take an A-lead only if, counting it, A-leads stay within the share.
+    rep may take an A-lead only if, counting it, A-leads stay within the share.  Leads a
+    new rep claims from the marketplace count too, and a claim that would break the bound
+    is refused (:meth:`Allocation.claim_allowed`, :meth:`Allocation.note_claim`).
 ``capability_match``
     Reps whose median close cycle is under ``cycle_days_below`` (default 14) get A-leads
     with weight ``a_weight`` (default x1.3).  The cycle is the rep's ``close_cycle_days``
@@ -13,6 +15,10 @@ A policy's ``allocation:`` block composes independent rules, each off unless giv
     run, once it has ``min_deals`` of them.
 ``rep_weights``
     A base weight per rep id (default 1); weight 0 means "never receives".
+
+Weights (``rep_weights`` other than 0 or 1, and ``capability_match``) need a router that
+balances by weight (``weighted_round_robin``, which keeps one balance per grade); a
+policy that sets them with ``round_robin`` or ``least_loaded`` is refused when loaded.
 ``caps``
     At most ``per_day`` / ``per_month`` new assignments per rep (calendar day / month).
 ``region_match``
@@ -221,12 +227,36 @@ class Allocation:
     def note_owner(self, lead: RoutedLead, rep: RepProfile) -> None:
         """Make *rep* the owner of *lead*'s customer unless it already has one.
 
-        :meth:`record` calls it for routed leads; the engine calls it alone for marketplace
-        claims, which set the owner but are not counted against caps or newbie shares.
+        :meth:`record` calls it for routed leads, :meth:`note_claim` for marketplace claims.
         """
         customer = getattr(lead, "customer_id", None)
         if customer is not None and customer not in self.owners:
             self.owners[customer] = rep.index
+
+    # -- marketplace claims ---------------------------------------------------------------
+    @property
+    def guards_claims(self) -> bool:
+        """Whether :meth:`claim_allowed` can ever refuse a claim (newbie protection is on)."""
+        return self._newbie_hours is not None
+
+    def claim_allowed(self, lead: RoutedLead, rep: RepProfile, now: float) -> bool:
+        """Whether *rep* may claim *lead* from the marketplace at *now*.
+
+        Newbie protection counts every lead a new rep receives, routed or claimed, so a
+        new rep may not claim an A-lead that would take its A share above the bound.
+        Caps, weights, pools and region match are routing rules and do not apply to claims
+        (the marketplace has its own daily claim limit).
+        """
+        return self._newbie_allows(lead, rep, now)
+
+    def note_claim(self, lead: RoutedLead, rep: RepProfile, now: float) -> None:
+        """Count a marketplace claim: customer owner and the newbie-protection shares
+        (not caps, which count routed assignments only)."""
+        self.note_owner(lead, rep)
+        if self._newbie_hours is not None and now - rep.hire_t < self._newbie_hours:
+            i = rep.index
+            self.newbie_received[i] += 1
+            self.newbie_a[i] += lead.grade == "A"
 
     # -- clock helpers -------------------------------------------------------------------
     def day_index(self, now: float) -> int:

@@ -1,16 +1,28 @@
 """The bad-debt freeze ladder (DOMAIN.md 3.5), as pure date arithmetic.
 
-For one installment with a due date, days count from the due date:
+For one installment with a due date, days count from the due date (day 0 = the due
+date); a payment counts on the day the cash is received:
 
-- unpaid for more than ``freeze_after_days`` (60) days: on day 61, ``frozen_share`` (70%)
-  of the contract's not-yet-paid incentive is frozen;
-- paid within ``release_within_days`` (90): released on the payment date and back-paid
-  at the next incentive run;
-- paid later, but by ``write_off_at_days`` (120): released after approval when
+- paid by day ``freeze_after_days`` (60): no step;
+- still unpaid when day 61 begins ("more than 60 days overdue"): freeze on day 61, of
+  ``frozen_share`` (70%) of the contract's not-yet-paid incentive, line by line; a payment
+  arriving on day 61 itself follows the freeze on the same day and releases it (events of
+  one day apply in causal order: freeze, the day's cash, the day's earnings, end-of-day
+  steps, the run);
+- paid by day ``release_within_days`` (90) inclusive: released on the payment date and
+  back-paid at the next incentive run;
+- paid on days 91..``write_off_at_days`` (120) inclusive: released after approval when
   ``approve_late_release`` (the default), else on the payment date;
-- still unpaid on day 120: the frozen amount is written off after (risk) approval (a
-  payment that arrives after day 120 no longer stops the write-off; under a cash basis
-  its own incentive is earned as usual).
+- still unpaid at the end of day 120: to (risk) write-off approval on day 120, written off
+  on the approval date (recorded, else day 120 + ``approval_lag_days``).  The write-off
+  takes only the frozen incentive on amounts still unpaid at the end of the approval day:
+  commission on cash actually received (a cash-basis line, or the paid share of a signed
+  or invoiced line) is never written off, so a payment after day 120 but before approval
+  is kept, and what the write-off does not take is released.
+
+While a contract is frozen, 70% of each *new* incentive line is held and the other 30% is
+paid in its own period (``sim.incentives``).  An approval recorded before its request
+takes effect on the request day.
 
 :func:`installment_steps` returns the dated steps of one installment's ladder as seen on
 an *as-of* date; ``sim.incentives.accounts`` applies them to money and records each one as an
@@ -140,7 +152,7 @@ def installment_steps(
         waiting = LadderStep(paid_on, "await_approval", rule, f"paid on day {days}")
         steps += _after_approval(waiting, "release", ladder, approvals)
         return [s for s in steps if s.on <= as_of]
-    rule = f"unpaid at {late} days: write off after risk approval"
+    rule = f"unpaid at {late} days: write off incentive on the unpaid amount after risk approval"
     waiting = LadderStep(write_off_on, "await_write_off", rule, f"unpaid on day {late}")
     steps += _after_approval(waiting, "write_off", ladder, approvals)
     return [s for s in steps if s.on <= as_of]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from policies.allocation import AllocationParams
 from policies.checkpoints import CheckpointPolicy
@@ -40,6 +40,30 @@ class PolicyBase(BaseModel):
     checkpoints: CheckpointPolicy = CheckpointPolicy()  # used only with a scenario process
     commission: CommissionPlan = CommissionPlan()  # incentives: basis, rates, rebates
     freeze: FreezeLadder = FreezeLadder()  # incentives: bad-debt freeze ladder
+
+    @model_validator(mode="after")
+    def _weights_need_a_weighted_router(self) -> PolicyBase:
+        """Refuse allocation weights that the chosen router would silently ignore.
+
+        ``round_robin`` and ``least_loaded`` do not balance by weight, so
+        ``capability_match`` and ``rep_weights`` other than 0 or 1 would change nothing;
+        weight 0 (never receives) is a filter and works with any router.
+        """
+        routing = getattr(self, "routing", None)
+        if routing is None or getattr(ROUTERS.factory(routing.name), "uses_weights", True):
+            return self
+        allocation = self.allocation
+        field = None
+        if allocation.capability_match is not None:
+            field = "allocation.capability_match"
+        elif any(w not in (0, 1) for w in allocation.rep_weights.values()):
+            field = "allocation.rep_weights"
+        if field is not None:
+            raise ValueError(
+                f"{field} needs a weighted router: routing {routing.name!r} ignores weights; "
+                "use routing.name: weighted_round_robin"
+            )
+        return self
 
 
 def _family(registry: Registry) -> Any:

@@ -80,7 +80,13 @@ class RoundRobin:
     The rotation is a seeded permutation of the team, not the team file's order, so no
     rep (typically the longest-serving one listed first) wins every tie.  The turn moves
     past the rep who received the lead; a skipped rep keeps its place in the rotation.
+
+    ``uses_weights`` tells the policy model whether a router balances by the allocation
+    weights; a policy giving weights to one that does not is refused (a plug-in router
+    without the attribute is assumed to use them).
     """
+
+    uses_weights = False
 
     def __init__(
         self,
@@ -169,22 +175,46 @@ class WeightedRoundRobinParams(BaseModel):
     period: Literal["day", "week", "month"] = "month"
 
 
+class _Pool:
+    """The balance state of one grade pool: credits (turn order) or tags (lowest count)."""
+
+    __slots__ = ("credit", "ref", "seen", "start_tag", "tag")
+
+    def __init__(self, team_size: int) -> None:
+        self.credit = [0.0] * team_size  # smooth weighted round robin
+        self.tag = [0.0] * team_size  # lowest count: assignments / weight, carried over
+        self.start_tag = [0.0] * team_size  # tag when first seen in the current period
+        self.seen: list[object] = [None] * team_size  # period the rep was last a candidate
+        self.ref = [0.0] * team_size  # lowest tag of the last pick the rep was a candidate in
+
+
 @ROUTERS.register("weighted_round_robin", WeightedRoundRobinParams)
 class WeightedRoundRobin(RoundRobin):
     """Round robin where each rep's share follows its weight.
 
+    Each lead grade is its own pool with its own balance (DOMAIN.md 1.3): a rep's weight
+    for A-leads (capability match) moves its share of the A-leads only, and the B- and
+    C-leads are split by the base weights whatever order the grades arrive in.
+
     ``turn_order``: smooth weighted round robin (as in nginx): every pick adds each
     candidate's weight to its credit, the highest credit wins and pays the total back;
     over any run of picks each rep's share tracks its weight, without bursts.
-    ``lowest_count``: the candidate with the fewest assignments in the current calendar
-    ``period``, relative to weight; a rep back from leave catches up on the period.
+    ``lowest_count``: the candidate with the fewest assignments relative to weight,
+    counted per calendar ``period``: a rep away for part of the period (leave, a cap, a
+    hire) catches up on that period when back, and a deficit from earlier periods is
+    forgiven.  The fraction of a lead that the period boundary falls on is carried over
+    rather than reset, so long-run shares equal the weights (a reset would hand the
+    ties at each period's start to the rotation and short the heaviest rep).
     Ties go by the seeded rotation, never by team order.
     """
 
+    uses_weights = True
+
     def __init__(self, params: WeightedRoundRobinParams, team, rng, start=None) -> None:
         super().__init__(params, team, rng, start)
-        self._credit = [0.0] * len(team)
+        self._pools: dict[object, _Pool] = {}
         self._count: list[tuple[object, int]] = [(None, 0)] * len(team)
+        self._lowest = params.balance == "lowest_count"
         origin = start or dt.datetime(2000, 1, 3)
         self._origin = dt.datetime.combine(origin.date(), dt.time())
         self._offset = (origin - self._origin).total_seconds() / 3600
@@ -199,34 +229,78 @@ class WeightedRoundRobin(RoundRobin):
         return date.year, date.month
 
     def period_count(self, rep: RepSlot, now: float) -> int:
-        """Assignments *rep* received in the period containing *now*."""
+        """Assignments *rep* received in the period containing *now* (all grades)."""
         period, count = self._count[rep.index]
         return count if period == self._period(now) else 0
+
+    def _pool(self, lead: object) -> _Pool:
+        grade = getattr(lead, "grade", None)
+        pool = self._pools.get(grade)
+        if pool is None:
+            pool = self._pools[grade] = _Pool(self._n)
+        return pool
 
     def choose(
         self, lead: object, candidates: Sequence[RepSlot], now: float, weight: Weight = None
     ) -> RepSlot:
-        """The candidate the balance mode picks; see the class docstring."""
+        """The candidate the balance mode picks in the lead's grade pool."""
         if not candidates:
             raise ValueError("choose() needs at least one candidate")
         weights = [weight(lead, rep) if weight else 1.0 for rep in candidates]
-        if self.params.balance == "turn_order":
-            best = self._smooth(candidates, weights)
-        else:
-            best = min(
-                zip(candidates, weights, strict=True),
-                key=lambda cw: (self.period_count(cw[0], now) / cw[1], self._turn(cw[0])),
-            )[0]
+        pool = self._pool(lead)
         period = self._period(now)
+        if self._lowest:
+            best = self._lowest_count(pool, candidates, weights, period)
+        else:
+            best = self._smooth(pool, candidates, weights)
         old, count = self._count[best.index]
         self._count[best.index] = (period, count + 1 if old == period else 1)
         self._last = self._position_of[best.index]
         return best
 
-    def _smooth(self, candidates: Sequence[RepSlot], weights: list[float]) -> RepSlot:
-        credit = self._credit
+    def _smooth(self, pool: _Pool, candidates: Sequence[RepSlot], weights: list[float]) -> RepSlot:
+        credit = pool.credit
         for rep, w in zip(candidates, weights, strict=True):
             credit[rep.index] += w
         best = max(candidates, key=lambda rep: (credit[rep.index], -self._turn(rep)))
         credit[best.index] -= sum(weights)
+        return best
+
+    def _lowest_count(
+        self, pool: _Pool, candidates: Sequence[RepSlot], weights: list[float], period: object
+    ) -> RepSlot:
+        tag, seen, start_tag, ref = pool.tag, pool.seen, pool.start_tag, pool.ref
+        fresh = [rep for rep in candidates if seen[rep.index] != period]
+        if fresh:
+            start = min(
+                (start_tag[rep.index] for rep in candidates if seen[rep.index] == period),
+                default=None,
+            )
+            if start is None:
+                # The period's first pick among these reps: each keeps the fraction of a
+                # lead it was ahead of its competitors when last among them, and any
+                # deficit from earlier periods (away, capped) is forgiven.
+                base = max(ref[rep.index] for rep in fresh)
+                for rep in fresh:
+                    i = rep.index
+                    tag[i] += base - ref[i]
+            for rep in fresh:
+                i = rep.index
+                if start is not None and tag[i] < start:
+                    # First seen after the others this period (back from leave, hired):
+                    # level with where they stood when the period began, so it catches
+                    # up on this period only.
+                    tag[i] = start
+                seen[i], start_tag[i] = period, tag[i]
+        # The lowest count relative to weight, counting the lead being given as half a
+        # lead (Sainte-Lague): of reps level on count / weight the heavier goes first,
+        # so no rep drifts more than about a lead from its share.
+        best, w = min(
+            zip(candidates, weights, strict=True),
+            key=lambda cw: (round(tag[cw[0].index] + 0.5 / cw[1], 9), self._turn(cw[0])),
+        )
+        level = tag[best.index]  # where this competition stands
+        for rep in candidates:
+            ref[rep.index] = level
+        tag[best.index] += 1.0 / w
         return best

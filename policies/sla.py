@@ -1,9 +1,15 @@
 """The SLA circuit breaker (超时熔断) as a ladder of steps.
 
 Source defaults: no first touch within 2 h of assignment -> reminder; within 4 h ->
-the lead is reclaimed and reassigned.  The hours count on the SLA clock: business
-hours of the assigned rep's calendar (default) or calendar hours.  The ladder is pure
-data plus one pure decision (:func:`due_action`); the engine's monitors apply it.
+the lead is reclaimed and reassigned.  The hours count on the SLA clock: business hours
+(default) or calendar hours.  Business hours are those of the team calendar by default
+(``clock_calendar: team``: the shared calendar the assigned rep is given by name in the
+scenario, *without* the rep's own leave, so a lead held by a rep on leave still comes due)
+or of the rep's own calendar, leave included (``clock_calendar: rep``: the clock stops
+while the rep is away).  With the breaker on and the team clock, a rep's leave also
+reclaims the untouched leads they hold when it starts (``reclaim_on_leave``: on by
+default with the team clock, off with the rep clock).  The ladder is pure data plus one
+pure decision (:func:`due_action`); the engine's monitors apply it.
 """
 
 from __future__ import annotations
@@ -39,6 +45,14 @@ class SlaLadder(BaseModel):
 
     model_config = _STRICT
     clock: Literal["business", "calendar"] = "business"
+    # Whose business hours the clock counts: the team's shared calendar or the rep's own
+    # (leave included).  Ignored by the calendar-hours clock.
+    clock_calendar: Literal["team", "rep"] = "team"
+    # At the first working day of a rep's leave, take back the untouched leads the rep
+    # holds (logged as lead_reclaimed with value 0) and route them again.  Only while the
+    # ladder is enabled.  None (default): on with the team clock, off with the rep clock
+    # (which then behaves exactly as before the team clock existed).
+    reclaim_on_leave: bool | None = None
     steps: list[SlaStep] = Field(
         default_factory=lambda: [
             SlaStep(after_hours=2, action="remind"),
@@ -87,6 +101,13 @@ class SlaLadder(BaseModel):
     def enabled(self) -> bool:
         """True when the ladder has at least one step."""
         return bool(self.steps)
+
+    @property
+    def leave_reclaims(self) -> bool:
+        """Whether a rep's leave reclaims their untouched leads (when the ladder is on)."""
+        if self.reclaim_on_leave is None:
+            return self.clock_calendar == "team"
+        return self.reclaim_on_leave
 
 
 def due_action(step: SlaStep, *, still_assigned: bool, touched: bool) -> str | None:

@@ -252,7 +252,9 @@ def test_won_deals_of_a_run_feed_the_capability_match(monkeypatch):
     root = project_root() / "scenarios"
     scenario = load_scenario(root / "process_demo.yaml", ["horizon_days=90"])
     learn = "allocation.capability_match={cycle_from: history, min_deals: 2}"
-    result = run(scenario, load_policy(root / "policies" / "proof_any_offline.yaml", [learn]), 1)
+    weighted = "routing.name=weighted_round_robin"  # capability match needs a weighted router
+    policy = load_policy(root / "policies" / "proof_any_offline.yaml", [learn, weighted])
+    result = run(scenario, policy, 1)
     won = result.opportunities[result.opportunities["status"] == "won"]
     assert len(won) > 5 and len(calls) == len(won)
     reps = result.reps["rep_id"].tolist()

@@ -14,6 +14,7 @@ import pytest
 from conftest import POLICIES, ROOT, SCENARIOS
 from sim import KPIS, load_policy, load_scenario
 from sim.cli.main import main
+from sim.errors import ConfigError
 from sim.experiments.replications import (
     DIFFERENCE_COLUMNS,
     compare,
@@ -28,6 +29,8 @@ from sim.reports.comparison_narrative import (
     comparison_narrative,
     format_change,
     format_level,
+    sensitivity_table,
+    tuning_table,
 )
 
 # t quantiles from tables: t(0.975; 2), t(0.95; 2), t(0.975; 7)
@@ -326,6 +329,133 @@ def test_narrative_with_one_replication_and_with_nothing_to_say():
     assert lines[1].endswith("Too few replications to judge.")
     empty = hand_differences().iloc[-2:]  # only NaN values
     assert comparison_narrative(empty) == "- No headline measure has values for both policies.\n"
+
+
+def test_narrative_names_every_clearly_worse_kpi_even_outside_the_headline_list():
+    # The pool wait is no headline KPI; clearly worse, it still gets its own line in its
+    # registered words, and the overall line counts it.  A non-headline KPI that is not
+    # worse (leads_waiting_at_end, better here) stays out.
+    table = pd.DataFrame(
+        [
+            *hand_differences().to_dict("records"),
+            diff_row("pool_wait_hours_mean", 0.0, 45.0, 40.0, 50.0, "worse"),
+            diff_row("leads_waiting_at_end", 70.0, 40.0, -35.0, -25.0, "better"),
+        ]
+    )
+    lines = narrative_bullets(comparison_narrative(table))
+    assert (
+        "clearly worse on reminders; clearly different on utilisation; clearly worse on 1 "
+        "measure outside the headline list (named below); with no clear difference"
+    ) in lines[0]
+    assert lines[-1] == (
+        f"- **Also clearly worse: {KPIS['pool_wait_hours_mean'].description}.** 0 minutes "
+        "before → 45 hours after: a change of +45 hours (95% interval +40 hours to "
+        "+50 hours). ⚠️ A cost of the after policy, to weigh against its gains."
+    )
+    assert not any("waiting for an eligible rep at the end" in line for line in lines)
+    # Only a worse non-headline KPI: still said, not "nothing to say".
+    alone = pd.DataFrame([diff_row("pool_wait_hours_mean", 0.0, 45.0, 40.0, 50.0, "worse")])
+    lines = narrative_bullets(comparison_narrative(alone))
+    assert "Over 5 paired replications" in lines[0] and len(lines) == 2
+
+
+def test_narrative_reads_new_rep_waits_as_censored():
+    table = pd.DataFrame(
+        [diff_row("new_rep_days_to_valid_lead", 31.6, 1.2, -34.0, -29.0, "better")]
+    )
+    waits = {
+        # 3 of 4 censored; the share still waiting is 3/4 after day 10, never below 1/2
+        "before": pd.DataFrame(
+            {
+                "days_to_first_valid_lead": [10.0, 49.0, 42.0, 21.0],
+                "censored": [False, True, True, True],
+            }
+        ),
+        # nothing censored: the median of 0.5, 1.0, 2.0 is 1.0
+        "after": pd.DataFrame(
+            {"days_to_first_valid_lead": [2.0, 0.5, 1.0], "censored": [False] * 3}
+        ),
+    }
+    text = narrative_bullets(comparison_narrative(table, new_rep_waits=waits))[1]
+    assert text == (
+        f"- **{HEADLINE_KPIS['new_rep_days_to_valid_lead']}.** before: 3 of 4 new reps (75%) "
+        "still had none when the run ended; Kaplan-Meier median not reached (longer than "
+        "49.0 days; an estimated 75% still waiting then). after: all 3 new reps got one; "
+        "Kaplan-Meier median 1.0 days. The mean (31.6 days before → 1.2 days after) counts "
+        "a wait cut off by the end of the run as if it ended there, so it understates the "
+        "wait. ✅ A clear improvement."
+    )
+    # Without the waits, the mean is read as before.
+    plain = narrative_bullets(comparison_narrative(table))[1]
+    assert "31.6 days before → 1.2 days after: a change of" in plain
+
+
+def test_tuning_table_reads_the_scenario_and_the_comparison():
+    raw = {
+        "team": {"groups": [{"touch_time": {"mean": 1.25}}, {"touch_time": {"mean": 1.25}}]},
+        "qualification": {"decay": {"kind": "exponential", "half_life_hours": 6}},
+    }
+    tuned = [
+        {
+            "name": "touch time",
+            "set": ["team.groups.0.touch_time.mean", "team.groups.1.touch_time.mean"],
+            "kpi": "first_touch_hours_mean",
+            "policy": "before",
+            "source": "11.6 h",
+        },
+        {
+            "name": "decay curve",
+            "set": "qualification.decay",
+            "kpi": "qualification_rate",
+            "policy": "change",
+            "source": "+15-25%",
+        },
+    ]
+    table = tuning_table(raw, tuned, hand_differences())
+    assert table.to_dict("records") == [
+        {
+            "assumption": "touch time",
+            "scenario value": "1.25 (2 places)",
+            "tuned to": "first touch (calendar), before: source 11.6 h",
+            "this report": "6.3 hours",
+        },
+        {
+            "assumption": "decay curve",
+            "scenario value": '{"kind": "exponential", "half_life_hours": 6}',
+            "tuned to": "qualification rate, before → after: source +15-25%",
+            "this report": "+12%",
+        },
+    ]
+    for bad in (
+        {**tuned[0], "set": "team.groups.5.touch_time.mean"},
+        {**tuned[0], "kpi": "no_such_kpi"},
+        {**tuned[0], "policy": "sideways"},
+        {**tuned[0], "typo": 1},
+    ):
+        with pytest.raises(ConfigError):
+            tuning_table(raw, [bad], hand_differences())
+
+
+def test_sensitivity_table_one_row_per_variant():
+    low = pd.DataFrame([diff_row("first_touch_hours_mean", 8.5, 5.4, -3.5, -2.7, "better")])
+    high = pd.DataFrame([diff_row("first_touch_hours_mean", 25.4, 5.5, -21.0, -19.0, "better")])
+    waits = {
+        "before": pd.DataFrame({"days_to_first_valid_lead": [49.0], "censored": [True]}),
+        "after": pd.DataFrame({"days_to_first_valid_lead": [1.5], "censored": [False]}),
+    }
+    table = sensitivity_table(
+        [("touch", "1.0", low), ("touch", "1.5", high)],
+        ["first_touch_hours_mean", "qualification_rate"],  # absent KPIs are left out
+        new_rep_waits=[waits, waits],
+    )
+    assert list(table.index) == [("touch", "1.0"), ("touch", "1.5")]
+    row = table.loc[("touch", "1.5")]
+    assert row[("first touch (calendar)", "before")] == "25 hours"
+    assert row[("first touch (calendar)", "after")] == "5.5 hours"
+    assert row[("first touch (calendar)", "change")] == "-20 hours (-78%)"
+    assert row[("new reps", "before")] == "1/1 still waiting; median > 49.0 days"
+    assert row[("new reps", "after")] == "0/1 still waiting; median 1.5 days"
+    assert ("qualification rate", "before") not in table.columns
 
 
 @pytest.mark.parametrize(

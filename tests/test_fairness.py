@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
 from conftest import tiny_scenario_dict
 from policies import policy_model
 from sim import kpis, run
-from sim.outcomes.fairness import gini, new_rep_waits, stall_positions, stall_segments
+from sim.outcomes.fairness import (
+    gini,
+    new_rep_wait_survival,
+    new_rep_waits,
+    stall_positions,
+    stall_segments,
+)
 from sim.world.scenario import Scenario
 
 
@@ -71,3 +79,45 @@ def test_cross_region_share_and_new_rep_wait():
     got = waits.iloc[0]
     assert not got["censored"]
     assert 6.0 / 24 <= got["days_to_first_valid_lead"] <= 6.2 / 24 + 1e-12
+
+
+def test_new_rep_wait_survival_reads_censored_waits_by_hand():
+    # Five new reps; two had no valid lead by the horizon (censored at 3 and 6 days).
+    #   wait  censored  at risk  Kaplan-Meier share still waiting
+    #   2     no        5        1 x 4/5             = 0.8
+    #   3     yes       -        (leaves the risk set; no step)
+    #   4     no        3        0.8 x 2/3           = 0.5333
+    #   5     no        2        0.5333 x 1/2        = 0.2667   <- first below 1/2: median 5
+    #   6     yes       -        0.2667 to the end
+    # The plain means understate it: 4.0 with censored waits counted to the horizon,
+    # 3.67 with them dropped.
+    waits = pd.DataFrame(
+        {
+            "days_to_first_valid_lead": [4.0, 3.0, 2.0, 6.0, 5.0],
+            "censored": [False, True, False, True, False],
+        }
+    )
+    got = new_rep_wait_survival(waits)
+    assert got["reps"] == 5 and got["censored"] == 2
+    assert got["censored_share"] == pytest.approx(0.4)
+    assert got["km_median_days"] == pytest.approx(5.0)
+    assert got["km_still_waiting"] == pytest.approx(0.8 * 2 / 3 * 1 / 2)
+    assert got["followup_days"] == 6.0
+    assert got["mean_days_to_horizon"] == pytest.approx(4.0)
+
+
+def test_new_rep_wait_survival_median_not_reached():
+    # One wait of 1 day ended, three were cut off at 2, 3 and 4 days: the share still
+    # waiting is 3/4 after day 1 and never falls below 1/2, so the median is longer than
+    # the 4 days followed (not a number).
+    waits = pd.DataFrame(
+        {"days_to_first_valid_lead": [1.0, 2.0, 3.0, 4.0], "censored": [False, True, True, True]}
+    )
+    got = new_rep_wait_survival(waits)
+    assert math.isnan(got["km_median_days"])
+    assert got["km_still_waiting"] == pytest.approx(0.75)
+    assert got["followup_days"] == 4.0
+    everyone = new_rep_wait_survival(waits.assign(censored=True))
+    assert math.isnan(everyone["km_median_days"]) and everyone["km_still_waiting"] == 1.0
+    nobody = new_rep_wait_survival(waits.iloc[:0])
+    assert nobody["reps"] == 0 and math.isnan(nobody["censored_share"])

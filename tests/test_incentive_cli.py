@@ -49,7 +49,10 @@ def test_calc_approval_pending_then_released(capsys):
     _, out, _ = calc(capsys, "--contract", "C-1004", "--as-of", "2026-05-24")
     assert "installment 1: release approval expected 2026-05-26; released then" in out
     _, out, _ = calc(capsys, "--contract", "C-1005", "--as-of", "2026-06-08")
-    assert "write-off approval expected 2026-06-09; the frozen amount is written off" in out
+    assert (
+        "write-off approval expected 2026-06-09; then the frozen incentive on amounts still "
+        "unpaid is written off, the rest released"
+    ) in out
     _, out, _ = calc(capsys, "--contract", "C-1004", "--as-of", "2026-05-26")
     assert "2026-05-26  release              22,400.00" in out and "nothing frozen" in out
 

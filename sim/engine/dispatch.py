@@ -76,21 +76,28 @@ class Dispatcher:
         self._breaker = (
             SlaBreaker(env, ladder, self._remind, self._reclaim) if ladder.enabled else None
         )
+        if self._breaker is not None:
+            self._breaker.watch_leave(self._reps, self._reclaim_for_leave)
 
     def attach_market(self, market: Market, params: MarketplaceParams) -> None:
         """Post leads of the published grades (and reclaimed ones) to *market*."""
         self.market = market
         self._publish = frozenset(params.publish_grades)
         self._reclaim_to_market = params.reclaimed_to_market
+        if self._allocation.guards_claims:  # newbie protection: claims count too
+            market.guard = self._allocation.claim_allowed
 
     def assign(self, lead: Lead, rep: Rep) -> None:
         """Give *lead* to *rep* now (a marketplace claim; routing goes through route()).
 
-        A claim is not counted by the allocation rules (caps, newbie shares), but the
-        first assignment of a customer's lead, claimed or routed, makes its rep the owner.
+        A claim is not counted against caps, but it counts toward a new rep's newbie
+        protection share (the market does not offer a new rep an A-lead beyond it), and
+        the first assignment of a customer's lead, claimed or routed, makes its rep the
+        owner.
         """
-        self._allocation.note_owner(lead, rep)
-        self._assign(lead, rep, self._env.now)
+        now = self._env.now
+        self._allocation.note_claim(lead, rep, now)
+        self._assign(lead, rep, now)
 
     # -- eligibility -------------------------------------------------------------------
     def _available(self, now: float) -> list[Rep]:
@@ -231,7 +238,20 @@ class Dispatcher:
             rep.enqueue(lead)
 
     def _reclaim(self, lead: Lead, step: SlaStep) -> None:
-        rep = self._reps[lead.rep]
+        self._take_back(lead, self._reps[lead.rep], step.after_hours)
+        self.drain()  # the rep who lost the lead has room for a pooled one
+
+    def _reclaim_for_leave(self, rep: Rep) -> None:
+        """*rep*'s leave begins: take back every untouched lead they hold (logged with
+        value 0, which no SLA step has) and route each again, never to *rep*."""
+        held = rep.held_untouched()
+        for lead in held:
+            self._take_back(lead, rep, 0.0)
+        if held:
+            self.drain()
+
+    def _take_back(self, lead: Lead, rep: Rep, value: float) -> None:
+        """Reclaim *lead* from *rep* (logged with *value*) and post or route it again."""
         self.release(rep)
         rep.leads_lost += 1
         lead.reclaims += 1
@@ -240,12 +260,11 @@ class Dispatcher:
         if lead.lost_by is None:
             lead.lost_by = set()
         lead.lost_by.add(rep.index)  # never routed back to a rep who lost it
-        self._log.add(self._env.now, Kind.lead_reclaimed, lead.lead_id, rep.index, step.after_hours)
+        self._log.add(self._env.now, Kind.lead_reclaimed, lead.lead_id, rep.index, value)
         if self.market is not None and self._reclaim_to_market:
             self.market.post(lead)
         else:
             self.route(lead)
-        self.drain()  # the rep who lost the lead has room for a pooled one
 
     def pool_size(self) -> int:
         """Leads waiting for an eligible rep."""

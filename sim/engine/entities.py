@@ -95,6 +95,25 @@ class Rep:
     busy_hours: float = 0.0
     leads_lost: int = 0
     reminders: int = 0
+    # The shared (team) calendar the rep is given by name, without the rep's own leave,
+    # and its key; the same as ``calendar`` / ``calendar_key`` unless the rep has leave.
+    team_calendar: WorkCalendar | None = None
+    team_calendar_key: str = ""
+    # Clock values (midnights) at which a stretch of the rep's leave begins, ascending.
+    leave_starts: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.team_calendar is None:
+            self.team_calendar, self.team_calendar_key = self.calendar, self.calendar_key
+
+    def held_untouched(self) -> list[Lead]:
+        """The untouched leads assigned to the rep now, in the order it would work them."""
+        index = self.index
+        return [
+            entry[5]
+            for entry in sorted(self.queue, key=lambda e: e[:5])  # one live entry per lead
+            if entry[5].rep == index and entry[5].queue_version == entry[4] and not entry[5].touched
+        ]
 
     def enqueue(self, lead: Lead) -> None:
         """Put *lead* in the work queue (again, if it was already there: older entry is stale)."""

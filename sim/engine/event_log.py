@@ -44,7 +44,8 @@ VALUE_MEANING = {
     "lead_assigned": "assignment number of the lead (1 = first)",
     "lead_pooled": "number of reps that were excluded because they lost the lead",
     "sla_reminder": "SLA step, hours after assignment",
-    "lead_reclaimed": "SLA step, hours after assignment",
+    "lead_reclaimed": "SLA step, hours after assignment; 0 when the rep's leave began "
+    "(sla.reclaim_on_leave)",
     "touch_started": "first-touch delay, calendar hours since arrival",
     "touch_completed": "touch duration, hours",
     "lead_qualified": "qualification probability used",

@@ -7,7 +7,8 @@ A newly posted lead is offered to the reps who want one at once - strongest firs
 the team cherry-picks, else in a seeded random order - and a rep who falls idle, or a
 hoarder about to pick its next lead, looks at the market.  The choice of lead is pure policy
 code (:func:`policies.marketplace.pick`); with probability ``cherry_picking`` a claim
-takes the best-scored match instead of the oldest.
+takes the best-scored match instead of the oldest.  Leads the policy forbids the rep to
+claim (an A-lead beyond a new rep's newbie-protection share) are not offered to it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class Market:
         self._claims: dict[int, tuple[int, int]] = {}  # rep index -> (day, claims that day)
         self.reasons: dict[int, str] = {}  # lead id -> claim reason
         self._by_strength = sorted(self._reps, key=lambda rep: (-rep.strength, rep.index))
+        # The policy's say on claims (newbie protection): guard(lead, rep, now) is False
+        # for a lead *rep* may not claim now.  None: every lead may be claimed.
+        self.guard: Callable[[Lead, Rep, float], bool] | None = None
 
     def __len__(self) -> int:
         return len(self._posted)
@@ -97,6 +101,9 @@ class Market:
         eligible = [
             lead for lead in self._posted if not lead.lost_by or rep.index not in lead.lost_by
         ]
+        if self.guard is not None:
+            guard, now = self.guard, self._env.now
+            eligible = [lead for lead in eligible if guard(lead, rep, now)]
         cherry = bool(self._cherry > 0 and self._rng.random() < self._cherry)
         lead = pick(eligible, rep.claim_filters, cherry)
         if lead is None:

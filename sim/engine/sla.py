@@ -7,12 +7,22 @@ a non-decreasing function of the assignment time (``add_working_hours`` is monot
 so deadlines are appended in the order they fall due: the head of the deque is always
 the earliest, and each monitor has at most one pending timeout.  Entries whose lead has
 since been touched or reassigned are simply discarded when they come due.
+
+The business clock counts the team calendar (``clock_calendar: team``, the default): the
+shared calendar a rep is given by name, so every rep of that calendar feeds one monitor
+per step, leave or not.  With ``clock_calendar: rep`` a rep with leave has a calendar (and
+key) of their own, hence monitors of their own; FIFO holds per calendar either way, and
+the calendar clock needs one monitor per step for everyone.
+
+With ``leave_reclaims`` (the team clock's default), a rep's leave reclaims the untouched
+leads they hold at each time it begins: one process per rep with leave, sleeping from one
+start to the next, so a handful of events per run and none for a team without leave.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import simpy
 
@@ -74,8 +84,24 @@ class SlaBreaker:
         self._env = env
         self._ladder = ladder
         self._business = ladder.clock == "business"
+        self._team_clock = ladder.clock_calendar == "team"
         self._actions = {"remind": remind, "reclaim": reclaim}
         self._monitors: dict[tuple[int, str], DeadlineMonitor] = {}
+
+    def watch_leave(self, reps: Iterable[Rep], on_leave: Callable[[Rep], None]) -> None:
+        """Call ``on_leave(rep)`` at each ``rep.leave_starts`` (if the ladder's
+        ``leave_reclaims``)."""
+        if not self._ladder.leave_reclaims:
+            return
+        for rep in reps:
+            if rep.leave_starts:
+                self._env.process(self._leave(rep, on_leave))
+
+    def _leave(self, rep: Rep, on_leave: Callable[[Rep], None]):
+        env = self._env
+        for t in rep.leave_starts:
+            yield env.timeout(t - env.now)
+            on_leave(rep)
 
     def _monitor(self, step_index: int, calendar_key: str) -> DeadlineMonitor:
         key = (step_index, calendar_key if self._business else "")
@@ -90,12 +116,16 @@ class SlaBreaker:
     def arm(self, lead: Lead, rep: Rep) -> None:
         """Start the ladder for the assignment of *lead* to *rep* made just now."""
         now = self._env.now
+        if self._team_clock:
+            calendar, key = rep.team_calendar, rep.team_calendar_key
+        else:
+            calendar, key = rep.calendar, rep.calendar_key
         for i, step in enumerate(self._ladder.steps):
             if self._business:
-                deadline = rep.calendar.add_working_hours(now, step.after_hours)
+                deadline = calendar.add_working_hours(now, step.after_hours)
             else:
                 deadline = now + step.after_hours
-            self._monitor(i, rep.calendar_key).add(deadline, lead, lead.assignment, rep.index)
+            self._monitor(i, key).add(deadline, lead, lead.assignment, rep.index)
 
     def _due(self, step: SlaStep, lead: Lead, assignment: int, rep_index: int) -> None:
         still = lead.rep == rep_index and lead.assignment == assignment

@@ -9,18 +9,23 @@ CSV files (:mod:`sim.incentives.ledger_import`) or from the simulation
 contract's lines, freeze-ladder steps and monthly runs into a :class:`ContractAccount`:
 amounts, audit trail and a snapshot after every event.
 
-Money is Decimal.  Each earning line is rounded to 0.01 (ROUND_HALF_UP) once; every later
-movement (freeze, release, write-off, payout) moves amounts that are already whole cents,
-so the conservation invariant holds exactly, for every contract at every date::
+Money is Decimal.  Each earning line is rounded to 0.01 (ROUND_HALF_UP) once, and is
+followed on its own (:class:`LinePart`): a freeze holds 70% of each line's not-yet-paid
+part, a write-off takes part of each line's frozen amount (each rounded once, per line,
+and logged as its own audit record); releases and payouts move whole cents.  So the
+conservation invariant holds exactly, for every contract at every date::
 
     earned = paid_out + payable + frozen + written_off
+
+The ladder's rules and day conventions (DOMAIN.md 3.5) are in :mod:`policies.freeze`;
+within one day, events apply in causal order (``_ORDER``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -50,12 +55,14 @@ __all__ = [
     "IncentiveRun",
     "Installment",
     "Ledger",
+    "LinePart",
     "Payment",
     "account_contract",
     "cent",
     "channel_pools",
     "earning_lines",
     "installment_paid_on",
+    "installment_unpaid",
     "lines_by_contract",
 ]
 
@@ -84,6 +91,8 @@ class EarningLine:
     rebate_rate: Decimal
     pool: Decimal  # the rep's channel pool the rebate clause saw
     amount: Decimal  # gross x (1 - rebate), rounded once
+    kind: str = "cash"  # the plan's basis: "signed", "invoiced" or "cash"
+    installment: int | None = None  # the invoiced installment of an "invoiced" line
 
     @property
     def rate(self) -> Decimal:
@@ -116,6 +125,20 @@ class Snapshot:
 
 
 @dataclass
+class LinePart:
+    """What became of one earning line: not yet paid (payable), frozen, paid out.
+
+    ``basis_left`` is the part of the line's basis not yet written off (a write-off takes
+    the frozen incentive on the amount still unpaid, in proportion to it)."""
+
+    line: EarningLine
+    payable: Decimal
+    frozen: Decimal = ZERO
+    paid_out: Decimal = ZERO
+    basis_left: Decimal = ZERO
+
+
+@dataclass
 class ContractAccount:
     """A contract's incentive as of a date: amounts, holds, audit trail, snapshots."""
 
@@ -123,9 +146,9 @@ class ContractAccount:
     as_of: dt.date
     earned: Decimal = ZERO
     paid_out: Decimal = ZERO
-    frozen: Decimal = ZERO
     written_off: Decimal = ZERO
-    payable_buckets: list[tuple[dt.date, Decimal]] = field(default_factory=list)
+    parts: list[LinePart] = field(default_factory=list)
+    """One per earning line, in order: its payable, frozen and paid-out amounts."""
     lines: list[EarningLine] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
@@ -137,18 +160,32 @@ class ContractAccount:
     @property
     def payable(self) -> Decimal:
         """Earned, not frozen, not yet paid out."""
-        return sum((amount for _, amount in self.payable_buckets), ZERO)
+        return sum((part.payable for part in self.parts), ZERO)
+
+    @property
+    def frozen(self) -> Decimal:
+        """Held by the freeze ladder."""
+        return sum((part.frozen for part in self.parts), ZERO)
+
+    @property
+    def payable_buckets(self) -> list[tuple[dt.date, Decimal]]:
+        """(line date, payable) of each line with something payable: a run pays the lines
+        dated by its period's end."""
+        return [(part.line.on, part.payable) for part in self.parts if part.payable]
+
+    def payable_by(self, period_end: dt.date) -> Decimal:
+        """What a run whose period ends on *period_end* pays (lines dated by then)."""
+        return sum((a for on, a in self.payable_buckets if on <= period_end), ZERO)
 
     def balanced(self) -> bool:
         """The conservation invariant, exactly."""
         return self.earned == self.paid_out + self.payable + self.frozen + self.written_off
 
 
-def installment_paid_on(contract: Contract, payments: Iterable[Payment]) -> dict[int, dt.date]:
-    """Date each installment was fully paid: explicit payments first, the rest allocated
-    in date order to the oldest installment still open."""
+def _allocated(contract: Contract, payments: Iterable[Payment]):
+    """Yield (payment, open amounts after it) in date order: a payment goes to its named
+    installment first, the rest to the oldest installments still open."""
     open_amount = {i.number: i.amount for i in contract.installments}
-    paid_on: dict[int, dt.date] = {}
     ordered = sorted(payments, key=lambda p: (p.received_on, p.payment_id))
     for payment in ordered:
         left = payment.amount
@@ -160,9 +197,28 @@ def installment_paid_on(contract: Contract, payments: Iterable[Payment]) -> dict
             used = min(left, open_amount[number])
             open_amount[number] -= used
             left -= used
-            if open_amount[number] <= 0 and number not in paid_on:
+        yield payment, open_amount
+
+
+def installment_paid_on(contract: Contract, payments: Iterable[Payment]) -> dict[int, dt.date]:
+    """Date each installment was fully paid: explicit payments first, the rest allocated
+    in date order to the oldest installment still open."""
+    paid_on: dict[int, dt.date] = {}
+    for payment, open_amount in _allocated(contract, payments):
+        for number, amount in open_amount.items():
+            if amount <= 0 and number not in paid_on:
                 paid_on[number] = payment.received_on
     return paid_on
+
+
+def installment_unpaid(
+    contract: Contract, payments: Iterable[Payment], on: dt.date
+) -> dict[int, Decimal]:
+    """Amount of each installment still unpaid at the end of *on*."""
+    unpaid = {i.number: i.amount for i in contract.installments}
+    for _, open_amount in _allocated(contract, [p for p in payments if p.received_on <= on]):
+        unpaid = dict(open_amount)
+    return unpaid
 
 
 def channel_pools(ledger: Ledger, as_of: dt.date) -> tuple[dict, dict, list[tuple]]:
@@ -197,14 +253,17 @@ def channel_pools(ledger: Ledger, as_of: dt.date) -> tuple[dict, dict, list[tupl
 
 
 def _basis_events(contract: Contract, ledger_view: dict, plan: CommissionPlan, as_of: dt.date):
-    """(date, source, amount) of what counts toward the basis, up to *as_of*."""
+    """(date, source, amount, kind, installment) of what counts toward the basis, up to
+    *as_of*."""
     if plan.basis == "signed":
         return (
-            [(contract.signed_on, "signed", contract.value)] if contract.signed_on <= as_of else []
+            [(contract.signed_on, "signed", contract.value, "signed", None)]
+            if contract.signed_on <= as_of
+            else []
         )
     if plan.basis == "invoiced":
         return [
-            (i.invoiced_on, f"invoice {i.number}", i.amount)
+            (i.invoiced_on, f"invoice {i.number}", i.amount, "invoiced", i.number)
             for i in contract.installments
             if i.invoiced_on <= as_of
         ]
@@ -224,7 +283,7 @@ def _basis_events(contract: Contract, ledger_view: dict, plan: CommissionPlan, a
         )
         counted = cash_counted_on(p.received_on, proof, fulfilled, known)
         if counted is not None and counted <= as_of:
-            events.append((counted, f"payment {p.payment_id}", p.amount))
+            events.append((counted, f"payment {p.payment_id}", p.amount, "cash", None))
     return events
 
 
@@ -260,12 +319,14 @@ def earning_lines(ledger: Ledger, plan: CommissionPlan, as_of: dt.date) -> list[
     rep_pools, totals, _ = channel_pools(ledger, as_of)
     events = []
     for contract in ledger.contracts.values():
-        for on, source, amount in _basis_events(contract, view[contract.contract_id], plan, as_of):
-            events.append((on, contract.rep_id, contract.contract_id, source, amount))
+        for on, source, amount, kind, number in _basis_events(
+            contract, view[contract.contract_id], plan, as_of
+        ):
+            events.append((on, contract.rep_id, contract.contract_id, source, amount, kind, number))
     events.sort(key=lambda e: (e[0], e[1], e[2], e[3]))
     bases: dict[tuple, Decimal] = defaultdict(Decimal)
     lines = []
-    for on, rep_id, contract_id, source, amount in events:
+    for on, rep_id, contract_id, source, amount, kind, number in events:
         contract = ledger.contracts[contract_id]
         key = _base_key(plan, contract, on)
         before = bases[key]
@@ -296,6 +357,8 @@ def earning_lines(ledger: Ledger, plan: CommissionPlan, as_of: dt.date) -> list[
                 rebate_rate=rebate,
                 pool=pool,
                 amount=cent(gross * (1 - rebate)),
+                kind=kind,
+                installment=number,
             )
         )
     return lines
@@ -309,19 +372,29 @@ def lines_by_contract(lines: Iterable[EarningLine]) -> dict[str, list[EarningLin
     return dict(grouped)
 
 
-# Order of events on one day: a payment's release first (the cash has arrived), then
-# earnings, then new freezes (which take that day's earnings too), write-offs, and last
-# the run that pays out.
-_ORDER = {"release": 0, "await_approval": 1, "earn": 2, "freeze": 3, "await_write_off": 4}
+# Events of one day apply in causal order.  The ladder's freeze comes first: the day an
+# installment becomes more than ``freeze_after_days`` overdue begins frozen.  Then the
+# day's cash: a payment releases (or goes to approval) and an approved release follows;
+# then the day's earnings (70% of a new line is held while the contract is frozen); then
+# end-of-day steps: an installment still unpaid at the end of the write-off day goes to
+# approval, approved write-offs; last the run that pays out.  A payment that arrives on
+# the freeze day therefore cancels the freeze it follows.
+_ORDER = {"freeze": 0, "await_approval": 1, "release": 2, "earn": 3, "await_write_off": 4}
 _ORDER |= {"write_off": 5, "run": 6}
 
 
 class _Replay:
     """Applies one contract's events to its account (see :func:`account_contract`)."""
 
-    def __init__(self, account: ContractAccount, ladder: FreezeLadder) -> None:
+    def __init__(
+        self,
+        account: ContractAccount,
+        ladder: FreezeLadder,
+        unpaid: Callable[[int, dt.date], Decimal],
+    ) -> None:
         self.account = account
         self.ladder = ladder
+        self.unpaid = unpaid
 
     def record(self, on: dt.date, action: str, amount: Decimal, rule: str, reason: str) -> None:
         acc = self.account
@@ -333,40 +406,35 @@ class _Replay:
             Snapshot(on, acc.earned, acc.paid_out, acc.payable, acc.frozen, acc.written_off)
         )
 
-    def take_payable(self, amount: Decimal) -> None:
-        """Remove *amount* from the payable buckets, oldest first."""
-        buckets = self.account.payable_buckets
-        while amount > 0:
-            on, held = buckets[0]
-            used = min(held, amount)
-            amount -= used
-            if used == held:
-                buckets.pop(0)
-            else:
-                buckets[0] = (on, held - used)
-
     def frozen_holders(self) -> list[int]:
         """Installments whose ladder holds the contract frozen now."""
         return [n for n, state in self.account.holds.items() if state == "frozen"]
+
+    def hold(self, part: LinePart) -> Decimal:
+        """Freeze ``frozen_share`` of what *part* has payable (one rounding per line)."""
+        held = cent(part.payable * self.ladder.frozen_share)
+        part.payable -= held
+        part.frozen += held
+        return held
 
     def earn(self, line: EarningLine) -> None:
         acc = self.account
         acc.earned += line.amount
         acc.lines.append(line)
-        rule = f"basis {line.source}"
-        reason = f"{line.basis_amount:,.2f} counted"
-        acc.payable_buckets.append((line.on, line.amount))
-        self.record(line.on, "earn", line.amount, rule, reason)
-        if self.frozen_holders():
-            held = cent(line.amount * self.ladder.frozen_share)
-            self.take_payable(held)
-            acc.frozen += held
+        basis = self.account.contract.value if line.kind == "signed" else line.basis_amount
+        part = LinePart(line, payable=line.amount, basis_left=basis)
+        acc.parts.append(part)
+        self.record(line.on, "earn", line.amount, f"basis {line.source}", _counted(line))
+        holders = self.frozen_holders()
+        if holders:
+            held = self.hold(part)
             self.record(
                 line.on,
                 "freeze",
                 held,
                 "earned while frozen",
-                f"installment(s) {', '.join(map(str, self.frozen_holders()))} overdue",
+                f"installment(s) {', '.join(map(str, holders))} overdue; "
+                f"{_percent(self.ladder.frozen_share)} of the new {line.source} line",
             )
 
     def ladder_step(self, number: int, step: LadderStep) -> None:
@@ -375,24 +443,22 @@ class _Replay:
         holding_before = self.frozen_holders()
         if step.action == "freeze":
             acc.holds[number] = "frozen"
-            amount = ZERO
+            recorded = False
             if not holding_before:
-                amount = cent(acc.payable * self.ladder.frozen_share)
-                self.take_payable(amount)
-                acc.frozen += amount
-            self.record(step.on, "freeze", amount, step.rule, step.reason)
+                for part in acc.parts:
+                    if part.payable:
+                        held = self.hold(part)
+                        reason = f"{step.reason}; {part.line.source} line of {part.line.on}"
+                        self.record(step.on, "freeze", held, step.rule, reason)
+                        recorded = True
+            if not recorded:
+                self.record(step.on, "freeze", ZERO, step.rule, step.reason)
         elif step.action in ("await_approval", "await_write_off"):
             kind = "release" if step.action == "await_approval" else "write_off"
             acc.pending[number] = (kind, step.on)
             self.record(step.on, step.action, ZERO, step.rule, step.reason)
         elif step.action == "write_off":
-            acc.holds[number] = "written_off"
-            amount = acc.frozen
-            acc.frozen = ZERO
-            acc.written_off += amount
-            acc.pending.pop(number, None)
-            self.record(step.on, "write_off", amount, step.rule, step.reason)
-            self._release_if_clear(step)
+            self.write_off(number, step)
         else:  # release
             acc.holds[number] = "released"
             acc.pending.pop(number, None)
@@ -401,26 +467,64 @@ class _Replay:
                 reason = f"{step.reason}; installment(s) {others} still hold the freeze"
                 self.record(step.on, "release", ZERO, step.rule, reason)
 
+    def write_off(self, number: int, step: LadderStep) -> None:
+        """Write off the frozen incentive on the amount of installment *number* still
+        unpaid at the end of the approval day; incentive on cash received is kept."""
+        acc = self.account
+        unpaid = self.unpaid(number, step.on)
+        acc.holds[number] = "written_off"
+        acc.pending.pop(number, None)
+        recorded = False
+        for part in acc.parts:
+            line = part.line
+            if line.kind == "cash" or (line.kind == "invoiced" and line.installment != number):
+                continue  # commission on cash received, or on another installment
+            if part.frozen and part.basis_left > 0:
+                share = min(unpaid / part.basis_left, Decimal(1))
+                taken = min(part.frozen, cent(part.frozen * share))
+                if taken:
+                    part.frozen -= taken
+                    acc.written_off += taken
+                    reason = (
+                        f"{step.reason}; {unpaid:,.2f} still unpaid, "
+                        f"{line.source} line of {line.on}"
+                    )
+                    self.record(step.on, "write_off", taken, step.rule, reason)
+                    recorded = True
+            part.basis_left = max(part.basis_left - unpaid, ZERO)
+        if not recorded:
+            reason = f"{step.reason}; {unpaid:,.2f} still unpaid, no frozen incentive on it"
+            self.record(step.on, "write_off", ZERO, step.rule, reason)
+        self._release_if_clear(step)
+
     def _release_if_clear(self, step: LadderStep) -> bool:
         acc = self.account
         if self.frozen_holders():
             return False
-        if acc.frozen > 0 or step.action == "release":
-            amount = acc.frozen
-            acc.frozen = ZERO
-            if amount:
-                acc.payable_buckets.append((step.on, amount))
-            self.record(step.on, "release", amount, step.rule, step.reason)
+        amount = acc.frozen
+        if amount > 0 or step.action == "release":
+            for part in acc.parts:
+                part.payable += part.frozen
+                part.frozen = ZERO
+            rule = step.rule if step.action == "release" else "nothing holds the freeze"
+            self.record(step.on, "release", amount, rule, step.reason)
         return True
 
     def run(self, run: IncentiveRun) -> None:
         acc = self.account
-        due = [(on, a) for on, a in acc.payable_buckets if on <= run.period_end]
-        amount = sum((a for _, a in due), ZERO)
+        amount = ZERO
+        for part in acc.parts:
+            if part.payable and part.line.on <= run.period_end:
+                amount += part.payable
+                part.paid_out += part.payable
+                part.payable = ZERO
         if amount:
-            acc.payable_buckets = [(on, a) for on, a in acc.payable_buckets if on > run.period_end]
             acc.paid_out += amount
             self.record(run.run_on, "pay_out", amount, f"incentive run {run.period}", "payable")
+
+
+def _counted(line: EarningLine) -> str:
+    return f"{line.basis_amount:,.2f} counted"
 
 
 def account_contract(
@@ -433,7 +537,7 @@ def account_contract(
     lines: Sequence[EarningLine] | dict[str, list[EarningLine]] | None = None,
 ) -> ContractAccount:
     """The account of one contract as of *as_of*: replay its earning lines, ladder steps
-    and runs in date order (earnings, ladder, runs within a day).
+    and runs in date order, and within a day in causal order (see ``_ORDER``).
 
     *lines* may be passed when computed once for many contracts (:func:`earning_lines`,
     or :func:`lines_by_contract` of them).
@@ -462,7 +566,11 @@ def account_contract(
         events += [(s.on, _ORDER[s.action], inst.number, s) for s in steps]
     events += [(r.run_on, _ORDER["run"], 0, r) for r in runs if r.run_on <= as_of]
     events.sort(key=lambda e: (e[0], e[1], e[2]))
-    replay = _Replay(ContractAccount(contract=contract, as_of=as_of), ladder)
+
+    def unpaid(number: int, on: dt.date) -> Decimal:
+        return installment_unpaid(contract, payments, on).get(number, ZERO)
+
+    replay = _Replay(ContractAccount(contract=contract, as_of=as_of), ladder, unpaid)
     for on, order, number, item in events:
         if order == _ORDER["earn"]:
             replay.earn(item)
@@ -475,5 +583,12 @@ def account_contract(
     for number, (kind, requested) in pending.items():
         recorded = approvals.get(number, {}).get(kind)
         lag = dt.timedelta(days=ladder.approval_lag_days)
-        pending[number] = (kind, recorded or (requested + lag if ladder.auto_approve else None))
+        expected = max(recorded, requested) if recorded else None
+        if expected is None and ladder.auto_approve:
+            expected = requested + lag
+        pending[number] = (kind, expected)
     return replay.account
+
+
+def _percent(share: Decimal) -> str:
+    return f"{(share * 100).normalize():f}%"

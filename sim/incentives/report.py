@@ -28,9 +28,11 @@ from sim.incentives.accounts import (
 __all__ = [
     "appealable_lines",
     "blocked_payments",
+    "calculator_figures",
     "commission_cost",
     "commission_cost_replications",
     "describe_account",
+    "expected_release",
     "ledger_accounts",
     "monthly_movements",
     "scenario_contracts",
@@ -77,26 +79,58 @@ def _frozen_why(account: ContractAccount) -> list[str]:
             and r.reason.startswith(prefix)
             and r.rule != "earned while frozen"
         ]
-        why += [f"{r.reason} ({r.rule}, since {r.on})" for r in freezes[-1:]]
+        why += [f"{r.reason.split('; ')[0]} ({r.rule}, since {r.on})" for r in freezes[-1:]]
     return why
+
+
+def expected_release(account: ContractAccount, ladder) -> dict[int, tuple]:
+    """Per installment holding the freeze: ``(kind, approval date or None)`` while an
+    approval is awaited (kind ``release`` or ``write_off``), else ``("payment", release
+    deadline, write-off day)``: released on payment by the deadline (day 90)."""
+    expected: dict[int, tuple] = {}
+    for number in _holders(account):
+        inst = next(i for i in account.contract.installments if i.number == number)
+        if number in account.pending:
+            expected[number] = account.pending[number]
+        else:
+            within = inst.due_on + dt.timedelta(days=ladder.release_within_days)
+            expected[number] = ("payment", within, ladder.write_off_on(inst.due_on))
+    return expected
+
+
+def calculator_figures(account: ContractAccount, ladder, next_run: IncentiveRun | None) -> dict:
+    """The calculator's figures: payable now (and what the next run pays of it, the rest
+    being lines of later periods), frozen, written off, expected release."""
+    pays = account.payable_by(next_run.period_end) if next_run is not None else ZERO
+    return {
+        "payable_now": account.payable,
+        "next_run_pays": pays,
+        "paid_later": account.payable - pays,
+        "frozen": account.frozen,
+        "written_off": account.written_off,
+        "expected": expected_release(account, ladder),
+    }
 
 
 def _expected(account: ContractAccount, ladder) -> list[str]:
     """When each holding installment is expected to release (or be written off)."""
     notes = []
-    for number in _holders(account):
-        inst = next(i for i in account.contract.installments if i.number == number)
-        if number in account.pending:
-            kind, expected = account.pending[number]
-            when = f"expected {expected}" if expected else "not yet recorded"
-            then = "released then" if kind == "release" else "the frozen amount is written off"
-            notes.append(f"installment {number}: {kind.replace('_', '-')} approval {when}; {then}")
+    for number, (kind, *dates) in expected_release(account, ladder).items():
+        if kind == "payment":
+            within, write_off_on = dates
+            notes.append(
+                f"installment {number}: released on payment if paid by {within}; paid later, "
+                f"released after approval; written off if unpaid on {write_off_on}"
+            )
             continue
-        within = inst.due_on + dt.timedelta(days=ladder.release_within_days)
-        notes.append(
-            f"installment {number}: released on payment if paid by {within}; paid later, "
-            f"released after approval; written off if unpaid on {ladder.write_off_on(inst.due_on)}"
+        when = f"expected {dates[0]}" if dates[0] else "not yet recorded"
+        then = (
+            "released then"
+            if kind == "release"
+            else "then the frozen incentive on amounts still unpaid is written off, "
+            "the rest released"
         )
+        notes.append(f"installment {number}: {kind.replace('_', '-')} approval {when}; {then}")
     return notes
 
 
@@ -116,11 +150,18 @@ def describe_account(
         f"  frozen       {account.frozen:>15,.2f}",
         f"  written off  {account.written_off:>15,.2f}",
     ]
+    figures = calculator_figures(account, policy.freeze, next_run)
     if next_run is not None and account.payable:
-        due = sum((a for on, a in account.payable_buckets if on <= next_run.period_end), ZERO)
-        out.append(
-            f"next incentive run {next_run.run_on} (period {next_run.period}) pays {due:,.2f}"
+        line = (
+            f"next incentive run {next_run.run_on} (period {next_run.period}) pays "
+            f"{figures['next_run_pays']:,.2f}"
         )
+        if figures["paid_later"]:
+            line += (
+                f"; the other {figures['paid_later']:,.2f} payable is on lines dated "
+                f"after {next_run.period_end}, paid at the run of their own period"
+            )
+        out.append(line)
     if account.frozen or _holders(account):
         out += ["frozen because:"] + [f"  {why}" for why in _frozen_why(account)]
         out += ["expected release:"] + [f"  {note}" for note in _expected(account, policy.freeze)]

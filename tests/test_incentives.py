@@ -24,8 +24,8 @@ from sim.incentives.accounts import (
     Ledger,
     Payment,
     account_contract,
-    earning_lines,
 )
+from sim.incentives.earnings import earning_lines
 from sim.incentives.statements import line_steps
 
 SIGNED = dt.date(2026, 1, 5)

@@ -48,24 +48,6 @@ MAX_LINES = 450
 MAX_LOOSE_MODULES = 6
 MIN_SUBPACKAGES = 6
 
-# Violations another change in flight is removing.  Each entry must still be a
-# violation (see test_allow_lists_hold_only_live_violations): empty them as they go.
-KNOWN_PENDING_IMPORTS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # (importing module, imported module)
-    }
-)
-KNOWN_PENDING_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # frozenset of the modules of one import cycle
-    }
-)
-KNOWN_PENDING_LONG_MODULES: frozenset[str] = frozenset(
-    {
-        "sim/incentives/accounts.py",  # to be split
-    }
-)
-
 _RANK = {group: rank for rank, groups in enumerate(LAYERS) for group in groups}
 
 
@@ -194,7 +176,7 @@ def _describe_cycle(component: list[str]) -> str:
 
 
 def test_no_import_cycles():
-    cycles = [c for c in _cycles() if frozenset(c) not in KNOWN_PENDING_CYCLES]
+    cycles = _cycles()
     assert not cycles, "\n".join(_describe_cycle(c) for c in cycles)
 
 
@@ -236,7 +218,7 @@ def _explain(module: str, target: str) -> str:
 
 
 def test_imports_follow_the_layers():
-    bad = [v for v in _layer_violations() if v[:2] not in KNOWN_PENDING_IMPORTS]
+    bad = _layer_violations()
     assert not bad, "imports against the layers:\n" + "\n".join(
         f"    {_where(m, line)}: {m} imports {t} ({_explain(m, t)})" for m, t, line in bad
     )
@@ -264,7 +246,7 @@ def _long_modules() -> dict[str, int]:
 
 
 def test_no_module_over_the_line_limit():
-    long = {k: v for k, v in _long_modules().items() if k not in KNOWN_PENDING_LONG_MODULES}
+    long = _long_modules()
     assert not long, f"modules over {MAX_LINES} lines: " + ", ".join(
         f"{name} ({n})" for name, n in sorted(long.items())
     )
@@ -312,18 +294,3 @@ def test_cli_loads_command_modules_explicitly():
                 if name.split(".")[0] in ("importlib", "__import__")
             ]
     assert not bad, "sim/cli imports its command modules by name, not by string:\n" + "\n".join(bad)
-
-
-# -- the allow-lists ---------------------------------------------------------------------
-def test_allow_lists_hold_only_live_violations():
-    live_imports = {v[:2] for v in _layer_violations()}
-    live_cycles = {frozenset(c) for c in _cycles()}
-    stale = sorted(
-        [f"KNOWN_PENDING_IMPORTS {pair}" for pair in KNOWN_PENDING_IMPORTS - live_imports]
-        + [f"KNOWN_PENDING_CYCLES {sorted(c)}" for c in KNOWN_PENDING_CYCLES - live_cycles]
-        + [
-            f"KNOWN_PENDING_LONG_MODULES {name}"
-            for name in KNOWN_PENDING_LONG_MODULES - set(_long_modules())
-        ]
-    )
-    assert not stale, "fixed, so remove from the allow-list: " + "; ".join(stale)

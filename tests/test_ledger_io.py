@@ -14,7 +14,7 @@ import pytest
 
 from conftest import POLICIES, SCENARIOS, SHARED_DATA
 from sim.errors import DataError
-from sim.incentives.accounts import channel_pools
+from sim.incentives.earnings import channel_pools
 from sim.incentives.ledger_import import ibm_ledger, read_ibm_receivables, read_ledger
 from sim.incentives.payments import fit_payment_delays
 from sim.incentives.report import commission_cost, ledger_accounts
@@ -152,7 +152,7 @@ def test_freeze_ladder_over_ibm_receivables():
         )
     total = commission_cost(accounts)
     # cash basis, 8% flat: every settled invoice earns one line, 8% of it to the cent
-    from sim.incentives.accounts import cent
+    from sim.incentives.earnings import cent
 
     expected = sum(cent(D(str(a)).quantize(D("0.01")) * D("0.08")) for a in frame["InvoiceAmount"])
     assert total["earned"] == expected

@@ -22,7 +22,8 @@ from reference_ledger import RefLadder, RefPlan, figures_on, next_run_pays, repl
 
 from policies.commission import CommissionPlan
 from policies.freeze import FreezeLadder
-from sim.incentives.accounts import account_contract, earning_lines, lines_by_contract
+from sim.incentives.accounts import account_contract
+from sim.incentives.earnings import earning_lines, lines_by_contract
 from sim.incentives.ledger import (
     Approval,
     Contract,

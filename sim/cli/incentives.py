@@ -132,7 +132,7 @@ def _cmd_calc(args: argparse.Namespace) -> int:
 
 
 def _cmd_statements(args: argparse.Namespace) -> int:
-    from sim.incentives.accounts import channel_pools
+    from sim.incentives.earnings import channel_pools
     from sim.incentives.report import ledger_accounts
     from sim.incentives.statements import build_statements, write_html, write_pdf
 

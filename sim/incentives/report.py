@@ -15,15 +15,8 @@ import pandas as pd
 
 from policies.commission import basis_blockers
 from sim.errors import ConfigError
-from sim.incentives.accounts import (
-    ZERO,
-    ContractAccount,
-    IncentiveRun,
-    Ledger,
-    account_contract,
-    earning_lines,
-    lines_by_contract,
-)
+from sim.incentives.accounts import ContractAccount, IncentiveRun, Ledger, account_contract
+from sim.incentives.earnings import ZERO, earning_lines, lines_by_contract
 
 __all__ = [
     "appealable_lines",

@@ -19,7 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from sim.errors import ConfigError
-from sim.incentives.accounts import ZERO, ContractAccount, EarningLine, IncentiveRun
+from sim.incentives.accounts import ContractAccount, IncentiveRun
+from sim.incentives.earnings import ZERO, EarningLine
 from sim.io.output import confined, safe_name
 
 __all__ = [

@@ -33,7 +33,22 @@ class Kpi:
     bounds: tuple[float | None, float | None] = (0.0, None)  # the values it can take
 
 
-class KpiFamily(Mapping[str, Kpi]):
+class _KpisByName(Mapping[str, Kpi]):
+    """Read-only mapping over ``self._kpis`` (name -> Kpi, in insertion order)."""
+
+    _kpis: dict[str, Kpi]
+
+    def __getitem__(self, name: str) -> Kpi:
+        return self._kpis[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kpis)
+
+    def __len__(self) -> int:
+        return len(self._kpis)
+
+
+class KpiFamily(_KpisByName):
     """KPIs defined together, by name in definition order.
 
     *needs_process*: the family measures the opportunity stage model, so it applies only
@@ -62,20 +77,11 @@ class KpiFamily(Mapping[str, Kpi]):
 
         return decorate
 
-    def __getitem__(self, name: str) -> Kpi:
-        return self._kpis[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._kpis)
-
-    def __len__(self) -> int:
-        return len(self._kpis)
-
     def __repr__(self) -> str:
         return f"KpiFamily({self.name!r}, {len(self)} KPIs)"
 
 
-class KpiRegistry(Mapping[str, Kpi]):
+class KpiRegistry(_KpisByName):
     """Every KPI of the registered families by name, families in registration order.
 
     A family or a KPI name registered twice is an error, so a name means one measure.
@@ -113,12 +119,3 @@ class KpiRegistry(Mapping[str, Kpi]):
             if process or not family.needs_process
             for name, kpi in family.items()
         }
-
-    def __getitem__(self, name: str) -> Kpi:
-        return self._kpis[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._kpis)
-
-    def __len__(self) -> int:
-        return len(self._kpis)

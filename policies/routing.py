@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from operator import attrgetter
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from policies.registry import Registry
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "ROUTERS",
@@ -95,6 +97,8 @@ class RoundRobin:
         rng: np.random.Generator,
         start: dt.datetime | None = None,
     ) -> None:
+        import numpy as np  # here, not at module level: validating a policy needs none
+
         team_size = len(team)
         if team_size < 1:
             raise ValueError("round robin needs a team of at least one rep")

@@ -21,8 +21,14 @@ Boundaries are exact: "reaches" is ``>=``, "above" is ``>``; arithmetic is
 :class:`decimal.Decimal` throughout.  Anything else is refused before evaluation, with a
 message that names the offending part: attribute access (``x.__class__``), imports,
 unknown names or functions, text, lists, subscripts, lambdas, huge powers, expressions
-longer than :data:`MAX_LENGTH` characters.  The evaluator is ``simpleeval`` restricted to
-the operators and functions above; Python's ``eval`` is never used.
+longer than :data:`MAX_LENGTH` characters or nested more than :data:`MAX_DEPTH`
+levels deep.  Every rule is also type-checked when it is compiled (so ``validate``
+refuses it, not the first contract that meets it): a yes/no value (a comparison,
+``and``/``or``/``not``) is never a number (``(1 < 2) + 1``, ``ROUND(x, 1 < 2)``), a
+condition is always yes/no, every function gets the number of arguments it takes, and
+the whole rule gives a number.  Numbers are finite (``1e999`` is refused; a result that
+is not finite, such as ``0 ** -1``, cannot be evaluated).  The evaluator is
+``simpleeval`` restricted to the operators and functions above; Python's ``eval`` is never used.
 
 This module is pure: it raises :class:`RuleRefused` (a ``ValueError``), which a pydantic
 model turns into an error naming the file and field, and ``sim`` into a ``RuleError``.
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import ast
 import decimal
+import math
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -39,8 +46,11 @@ from decimal import Decimal
 
 from simpleeval import InvalidExpression, SimpleEval
 
+from policies.rule_types import NUMBER, RuleRefused, check_types
+
 __all__ = [
     "FUNCTIONS",
+    "MAX_DEPTH",
     "MAX_EXPONENT",
     "MAX_LENGTH",
     "Rule",
@@ -51,6 +61,8 @@ __all__ = [
 
 MAX_LENGTH = 500
 MAX_EXPONENT = 12
+MAX_DEPTH = 100
+"""Deepest nesting of an expression (``1 + 1 + ... + 1`` with 100 terms is 100 deep)."""
 # Exact decimal context for clause arithmetic: 40 significant digits, so sums and
 # products of money and rates never round inside an expression.
 _CONTEXT = decimal.Context(
@@ -60,26 +72,31 @@ _CONTEXT = decimal.Context(
 )
 
 
-class RuleRefused(ValueError):
-    """The expression is not in the language, or cannot be evaluated (message says why)."""
-
-
 def to_decimal(value: object) -> Decimal:
     """*value* as an exact Decimal (floats via their shortest text, so 0.1 -> 0.1)."""
     if isinstance(value, bool):
         raise RuleRefused(f"expected a number, got {value!r}")
     if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
         try:
-            return Decimal(value.replace(",", "").replace("_", ""))
+            number = Decimal(value.replace(",", "").replace("_", ""))
         except decimal.InvalidOperation:
-            raise RuleRefused(f"expected a number, got {value!r}") from None
-    raise RuleRefused(f"expected a number, got {type(value).__name__}")
+            raise RuleRefused(f"expected a number, got {_shown(value)}") from None
+    else:
+        raise RuleRefused(f"expected a number, got {type(value).__name__}")
+    if not number.is_finite():
+        raise RuleRefused(f"expected a finite number, got {_shown(value)}")
+    return number
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _if(condition: object, then: Decimal, otherwise: Decimal) -> Decimal:
@@ -116,6 +133,8 @@ FUNCTIONS = {"IF": _if, "IFS": _ifs, "MIN": min, "MAX": max, "ABS": abs, "ROUND"
 def _power(base: Decimal, exponent: Decimal) -> Decimal:
     if exponent != exponent.to_integral_value() or abs(exponent) > MAX_EXPONENT:
         raise RuleRefused(f"power exponent must be a whole number of at most {MAX_EXPONENT}")
+    if base == 0 and exponent < 0:
+        raise RuleRefused("division by zero (zero to a negative power)")
     return base**exponent
 
 
@@ -199,8 +218,10 @@ def _check_node(node: ast.AST, text: str, names: frozenset[str], callees: set[in
     elif isinstance(node, ast.Constant):
         if isinstance(node.value, str):
             raise RuleRefused(f"text {_describe(node, text)} is not allowed (numbers only)")
-        if not isinstance(node.value, int | float) or isinstance(node.value, complex):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             raise RuleRefused(f"constant {_describe(node, text)} is not allowed")
+        if isinstance(node.value, float) and not math.isfinite(node.value):
+            raise RuleRefused(f"number {_describe(node, text)} is too large (not finite)")
     elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         exponent = node.right
         if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub):
@@ -227,12 +248,26 @@ def _parse(text: str) -> ast.Expression:
         module = ast.parse(text, mode="exec")
     except SyntaxError as exc:
         raise RuleRefused(f"syntax error at column {exc.offset or 0}: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise RuleRefused("expression cannot be parsed (nested too deeply)") from None
     for node in ast.walk(module):
         if isinstance(node, ast.Import | ast.ImportFrom):
             raise RuleRefused("imports are not allowed")
     if len(module.body) != 1 or not isinstance(module.body[0], ast.Expr):
         raise RuleRefused("a rule is one expression (no statements or assignments)")
     return ast.Expression(body=module.body[0].value)
+
+
+def _depth(tree: ast.AST) -> int:
+    """Nesting depth of the expressions in *tree*, computed without recursion."""
+    deepest = 0
+    stack = [(tree, 0)]
+    while stack:
+        node, level = stack.pop()
+        level += isinstance(node, ast.expr)
+        deepest = max(deepest, level)
+        stack.extend((child, level) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 class _DecimalEval(SimpleEval):
@@ -272,10 +307,14 @@ class Rule:
                 result = evaluator.eval(self.text.strip())
         except RuleRefused:
             raise
-        except (InvalidExpression, decimal.DecimalException, TypeError) as exc:
-            raise RuleRefused(f"cannot evaluate: {exc}") from None
+        except (InvalidExpression, ArithmeticError, TypeError, AttributeError) as exc:
+            raise RuleRefused(f"cannot evaluate: {_shown(str(exc), 80)}") from None
+        except RecursionError:
+            raise RuleRefused("cannot evaluate: the expression is nested too deeply") from None
         if isinstance(result, bool) or not isinstance(result, Decimal):
             raise RuleRefused("the expression gives a yes/no answer, not a number")
+        if not result.is_finite():
+            raise RuleRefused(f"cannot evaluate: the result is not a finite number ({result})")
         return result
 
 
@@ -288,10 +327,14 @@ def compile_rule(text: object, names: Iterable[str]) -> Rule:
     if len(text) > MAX_LENGTH:
         raise RuleRefused(f"expression is {len(text)} characters long (at most {MAX_LENGTH})")
     tree = _parse(text.strip())
+    if _depth(tree) > MAX_DEPTH:
+        raise RuleRefused(f"expression is nested more than {MAX_DEPTH} levels deep")
     allowed = frozenset(names)
     callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     for node in ast.walk(tree):
         _check_node(node, text.strip(), allowed, callees)
+    if check_types(tree.body, text.strip()) != NUMBER:
+        raise RuleRefused("the expression gives a yes/no answer, not a number")
     used = frozenset(
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in callees
     )

@@ -89,9 +89,13 @@ class SlaLadder(BaseModel):
 
     @model_validator(mode="after")
     def _well_ordered(self) -> SlaLadder:
-        hours = [s.after_hours for s in self.steps]
-        if any(b <= a for a, b in itertools.pairwise(hours)):
-            raise ValueError(f"steps must have strictly increasing after_hours, got {hours}")
+        for (i, a), (j, b) in itertools.pairwise(enumerate(self.steps)):
+            if b.after_hours <= a.after_hours:
+                raise ValueError(
+                    f"steps.{j} ({b.action} at {b.after_hours:g} h) must come after steps.{i} "
+                    f"({a.action} at {a.after_hours:g} h): after_hours must be strictly increasing"
+                    " (set remind_hours too when moving reclaim_hours to or below the reminder)"
+                )
         reclaims = [i for i, s in enumerate(self.steps) if s.action == "reclaim"]
         if reclaims and reclaims != [len(self.steps) - 1]:
             raise ValueError("at most one 'reclaim' step, and it must be the last")

@@ -194,6 +194,8 @@ def test_cli_import_writes_tables_and_reconciles(sample, tmp_path, capsys):
         "payments.parquet",
         "quarantine.csv",
         "import_report.json",
+        ".lock",  # one writer at a time
+        ".complete.json",  # written last: the folder is complete
     }
     report = json.loads((out / "import_report.json").read_text())
     assert report["totals"] == t

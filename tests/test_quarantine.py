@@ -46,7 +46,13 @@ def test_both_imports_quarantine_the_same_record_type(crm, ledger_report):
     assert crm_rows and ledger_rows
     assert {type(r) for r in crm_rows} == {type(r) for r in ledger_rows} == {QuarantinedRow}
     assert ledger_rows == [
-        QuarantinedRow("payments", "payments.csv", 6, "amount", "not a plain decimal amount: '12x'")
+        QuarantinedRow(
+            "payments",
+            "payments.csv",
+            6,
+            "amount",
+            "not a plain decimal amount: '12x' (bad_number)",
+        )
     ]
     assert str(ledger_rows[0]).startswith("payments.csv: line 6: amount: ")
 

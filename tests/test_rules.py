@@ -54,7 +54,7 @@ def test_decimal_arithmetic_is_exact():
     assert rule.evaluate({}) == Decimal("93792.000")
     assert compile_rule("ROUND(2 / 3, 2)", []).evaluate({}) == Decimal("0.67")
     assert compile_rule("MAX(x, 5) + MIN(x, 5) + ABS(-x) + 2 ** 3", ["x"]).evaluate({"x": 7}) == 27
-    assert compile_rule("5000000 <= x < 8000000 and not x == 6", ["x"]).names == {"x"}
+    assert compile_rule("IF(5000000 <= x < 8000000 and not x == 6, x, 0)", ["x"]).names == {"x"}
 
 
 REFUSALS = [
@@ -83,6 +83,13 @@ REFUSALS = [
     ("1 / (x - x)", "division by zero"),
     ("MIN", "must be called"),
     ("ROUND(x, 0.5)", "ROUND places"),
+    ("ROUND(0.01, 1<2)", "is a yes/no value, not a number"),
+    ("ROUND(1<2, 2)", "is a yes/no value, not a number"),
+    ("(1<2)+1", "is a yes/no value, not a number"),
+    ("1e999", "not finite"),
+    ("-1e999", "not finite"),
+    ("0**-1", "division by zero"),
+    ("-" * 499 + "0", "nested more than"),
 ]
 
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -272,8 +271,11 @@ def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path, dask_evalua
     assert (out / "failures.json").is_file() and not (out / "results.parquet").exists()
     assert len(combined_table(out)) == 2  # what finished is readable
     fixed = build_design(spec.model_copy(update={"grid": {"horizon_days": [1, 2]}}))
-    done = run_sweep(fixed, out, dask_evaluator)  # the finished points are reused
-    assert done.complete and done.reused == 2 and not (out / "failures.json").exists()
+    with pytest.raises(ConfigError, match="holds a different sweep"):  # a folder, one design
+        run_sweep(fixed, out, dask_evaluator)
+    assert (out / "failures.json").is_file()  # left as it was
+    done = run_sweep(fixed, tmp_path / "fixed", dask_evaluator)
+    assert done.complete and not (tmp_path / "fixed" / "failures.json").exists()
 
 
 KILL_GRID = ["arrivals.rate_per_hour=1.5,2,2.5,3", f"{SLA_RECLAIM}=3,6"]
@@ -303,19 +305,68 @@ def kill_case(tmp_path_factory):
     return scenario, clean
 
 
-def interrupt_after(command: list[str], out, points: int, sig: int) -> subprocess.Popen:
-    """Start *command*, send *sig* once *points* point files exist; return the process."""
-    proc = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if len(list((out / "points").glob("*.parquet"))) >= points:
+# The sweep command with a gate: once its second point file is written, the command blocks
+# (on a pipe) after telling the test so on stdout.  The test then interrupts it: the
+# interruption always lands with exactly two points finished, however busy the machine
+# (no race against the clock; the test never sleeps).
+GATED_SWEEP = """
+import os
+import select
+import signal
+import sys
+
+import sim.experiments.sweep as sweep
+from sim.cli.main import main
+
+write = sweep.write_frame
+points = []
+
+
+def gated(frame, path):
+    write(frame, path)
+    if path.parent.name == "points":
+        points.append(path)
+        if len(points) == 2:
+            # A signal may be delivered to any thread (Dask runs several): the wakeup pipe
+            # wakes this, the main thread, which then runs the handler (KeyboardInterrupt).
+            wake, wakeup = os.pipe()
+            os.set_blocking(wakeup, False)
+            signal.set_wakeup_fd(wakeup)
+            print("two points written", flush=True)
+            while True:  # until the test's signal, or the test's end (stdin closes)
+                ready, _, _ = select.select([wake, sys.stdin], [], [])
+                if sys.stdin in ready:
+                    return
+
+
+sweep.write_frame = gated
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def interrupt_at_two_points(command: list[str], sig: int, log) -> tuple[int, str]:
+    """Run *command* (a sweep) gated after two points, send *sig*; exit code and stderr."""
+    with log.open("w", encoding="utf-8") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", GATED_SWEEP, *command[3:]],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            line = proc.stdout.readline()  # returns once the gate is reached (or on exit)
+            assert line == "two points written\n", log.read_text(encoding="utf-8")
             os.kill(proc.pid, sig)
-            break
-        time.sleep(0.02)
-    proc.wait(timeout=120)
-    return proc
+            proc.wait(timeout=300)  # a guard against a hang, not a synchronisation
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdin.close()
+            proc.stdout.close()
+    return proc.returncode, log.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -324,15 +375,21 @@ def interrupt_after(command: list[str], out, points: int, sig: int) -> subproces
 def test_killed_sweep_resumes_to_the_uninterrupted_table(tmp_path, kill_case, workers, sig):
     scenario, clean = kill_case
     out = tmp_path / "killed"
-    proc = interrupt_after(sweep_command(scenario, out, workers), out, 2, sig)
-    finished = len(list((out / "points").glob("*.parquet")))
-    assert 2 <= finished < 8, proc.stderr.read()
+    code, stderr = interrupt_at_two_points(
+        sweep_command(scenario, out, workers), sig, tmp_path / "err"
+    )
+    assert len(list((out / "points").glob("*.parquet"))) == 2, stderr
+    assert not list((out / "points").glob(".*.tmp"))  # no half-written file
     if sig == signal.SIGINT:
-        assert proc.returncode == 130
-        assert "run the same command again to resume" in proc.stderr.read()
+        assert code == 130, stderr
+        assert "point(s) finished in this call and kept in" in stderr
+        assert "run the same command again to resume" in stderr
+    else:
+        assert code == -signal.SIGKILL
     assert not (out / "results.parquet").exists()
 
-    assert main(sweep_command(scenario, out, 0)[3:]) == 0  # resume, in this process
+    # The killed command's lock went with it: the same command resumes, in this process.
+    assert main(sweep_command(scenario, out, 0)[3:]) == 0
     assert len(list((out / "points").glob("*.parquet"))) == 8
     resumed = pd.read_parquet(out / "results.parquet")
     assert resumed.equals(clean.table)
@@ -429,3 +486,32 @@ def test_shorthand_and_optional_block_levers_resolve():
     assert [(s.after_hours, s.action) for s in policy.sla.steps] == [(2, "remind"), (8, "reclaim")]
     assert policy.allocation.newbie_protection.a_share_max == 0.05
     assert policy.allocation.newbie_protection.days == 7  # the block's default
+
+
+def test_readme_reclaim_sweep_example_builds_and_a_collision_names_both_steps():
+    """The README's shorthand example validates at every point; a reclaim at the reminder's
+    hour is refused naming both steps and their hours."""
+    import re
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"python -m sim sweep (.*?\\\n.*--grid sla\.reclaim_hours=.*)", readme)
+    args = shlex.split(command.group(1).replace("\\\n", " "))
+    grids = [args[i + 1] for i, arg in enumerate(args) if arg == "--grid"]
+    spec = spec_from_options(
+        str(ROOT / args[0]), str(ROOT / args[args.index("--policy") + 1]), grids, []
+    )
+    design = build_design(spec)
+    assert len(design.tasks) == 6
+    reclaims = {task.policy["sla"]["steps"][-1]["after_hours"] for task in design.tasks}
+    assert reclaims == {3, 4, 8}
+    assert {task.policy["sla"]["steps"][0]["after_hours"] for task in design.tasks} == {2}
+
+    spec = spec_from_options(str(ROOT / args[0]), None, ["sla.reclaim_hours=2,4"], [])
+    with pytest.raises(ConfigError) as caught:
+        build_design(spec)
+    assert str(caught.value) == (
+        "--grid policy.sla.reclaim_hours=2: sla: steps.1 (reclaim at 2 h) must come after "
+        "steps.0 (remind at 2 h): after_hours must be strictly increasing (set remind_hours "
+        "too when moving reclaim_hours to or below the reminder)"
+    )

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sim.cli.argtypes import non_negative_float, non_negative_int, positive_int
 from sim.errors import ConfigError
+
+if TYPE_CHECKING:  # pandas is imported by the handlers that need it, not at start-up
+    import pandas as pd
 
 __all__ = ["add_commands", "compare_files", "policy_labels"]
 
@@ -142,6 +144,7 @@ def compare_files(
 
 
 def _write_table(frame: pd.DataFrame, out: str) -> Path:
+    from sim.io.atomic import atomic_path
     from sim.io.output import confined
 
     path = Path(out)
@@ -153,18 +156,25 @@ def _write_table(frame: pd.DataFrame, out: str) -> Path:
         raise ConfigError(f"--out {out}: cannot create its folder ({exc.strerror})") from None
     target = confined(path.parent, path.name)
     table = frame.assign(seed=frame["seed"].map(lambda s: "-".join(map(str, s))))
-    if path.suffix == ".csv":
-        table.to_csv(target, index=False)
-    else:
-        table.to_parquet(target, index=False)
+    with atomic_path(target) as tmp:  # the file appears whole, or not at all
+        if path.suffix == ".csv":
+            from sim.io.safe_text import write_csv
+
+            write_csv(table, tmp, lineterminator=None)
+        else:
+            table.to_parquet(tmp, index=False)
     return target
 
 
 def _format_number(value: float) -> str:
+    import pandas as pd
+
     return "" if pd.isna(value) else f"{value:,.3f}"
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from sim.experiments.replications import paired_differences
 
     if args.out and Path(args.out).suffix not in (".csv", ".parquet"):
@@ -239,25 +249,28 @@ def _sweep_spec(args: argparse.Namespace):
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.fanout import make_evaluator
+    from sim.experiments.store import check_design
     from sim.experiments.sweep import run_sweep
     from sim.experiments.sweep_design import build_design
+    from sim.io.locks import folder_lock
     from sim.io.output import safe_name
     from sim.io.paths import project_root
 
     spec = _sweep_spec(args)
     design = build_design(spec)  # every point validated before anything runs
     out = Path(args.out) if args.out else project_root() / "runs" / "sweeps" / safe_name(spec.name)
-    points = len(design.tasks)
-    print(
-        f"sweep {spec.name}: {points} point(s) x {spec.replications} replication(s), "
-        f"{spec.design_kind} design, output {out}",
-        file=sys.stderr,
-    )
+    check_design(out, design.manifest())  # another design's folder: refused before any work
     evaluator = make_evaluator(args.workers, args.scheduler, progress=not args.no_progress)
     finished: list[object] = []
     try:
-        with evaluator:
-            outcome = run_sweep(design, out, evaluator, on_point=finished.append)
+        with folder_lock(out, "sweep"):  # a second sweep into the folder: one line, exit 2
+            print(
+                f"sweep {spec.name}: {len(design.tasks)} point(s) x {spec.replications} "
+                f"replication(s), {spec.design_kind} design, output {out}",
+                file=sys.stderr,
+            )
+            with evaluator:
+                outcome = run_sweep(design, out, evaluator, finished.append, lock=False)
     except KeyboardInterrupt:
         print(
             f"interrupted: {len(finished)} point(s) finished in this call and kept in {out}; "

@@ -2,21 +2,26 @@
 
 Layout of ``OUT/``::
 
-    sweep.json           the design: levers, points (index, key, values), seeds
+    sweep.json           the design: levers, points (index, key, values), seeds, and
+                         design_hash (the folder belongs to this design only)
+    .lock                held by the sweep writing the folder (sim.io.locks)
     points/<key>.parquet one finished point: its replications' KPIs
     failures.json        points that raised, with the error (only while some fail)
     results.parquet      the combined table, once every point has finished
 
 A point file is named by the point's key, a hash of its full configuration and seeds, and
 holds only what that configuration determines (replication and KPIs), so any sweep whose
-design contains the same configuration reuses it.  Files appear by rename: a sweep
-killed at any instant leaves finished files or none, never a half-written one.
+design contains the same configuration reuses it.  Files appear by rename
+(:mod:`sim.io.atomic`): a sweep killed at any instant leaves finished files or none,
+never a half-written one, and ``results.parquet`` is written only once every point has
+finished.  A folder belongs to one design: a sweep of another design into it is refused
+(:func:`check_design`) before anything is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,18 +29,20 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import ConfigError
+from sim.io.atomic import atomic_write_bytes
 from sim.io.output import confined
 
 __all__ = [
+    "FAILURES",
     "MANIFEST",
     "RESULTS",
-    "atomic_write_bytes",
+    "check_design",
     "combined_table",
+    "design_hash",
     "finished_keys",
     "point_path",
     "read_manifest",
     "write_failures",
-    "write_frame",
     "write_manifest",
 ]
 
@@ -43,30 +50,6 @@ MANIFEST = "sweep.json"
 RESULTS = "results.parquet"
 FAILURES = "failures.json"
 POINTS = "points"
-
-
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write *data* to *path* by writing a temporary file beside it, then renaming."""
-    tmp = _temporary(path)
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_frame(frame: pd.DataFrame, path: Path) -> None:
-    """Write *frame* as Parquet (no index) to *path*, atomically."""
-    tmp = _temporary(path)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def point_path(out: Path, key: str) -> Path:
@@ -81,9 +64,46 @@ def finished_keys(out: Path, keys: Sequence[str]) -> set[str]:
     return {key for key in keys if point_path(out, key).is_file()}
 
 
+def design_hash(manifest: Mapping[str, Any]) -> str:
+    """Hash (sha256, 20 hex digits) of what a design computes: its levers, its points
+    (index, key, values), replications and base seed; not its name or file names."""
+    payload = {
+        "levers": [lever["column"] for lever in manifest["levers"]],
+        "points": [[p["point"], p["key"], p["values"]] for p in manifest["points"]],
+        "replications": manifest["replications"],
+        "base_seed": manifest["base_seed"],
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def check_design(out: Path, manifest: Mapping[str, Any]) -> bool:
+    """Whether *out* already holds this design's sweep; False for a folder with no sweep.
+
+    ConfigError (one line) when *out* holds another design's ``sweep.json``.
+    """
+    if not (out / MANIFEST).is_file():
+        return False
+    stored = read_manifest(out)
+    try:
+        stored_hash = stored.get("design_hash") or design_hash(stored)
+        name = stored.get("name")
+    except (AttributeError, KeyError, TypeError):
+        raise ConfigError(f"{out / MANIFEST}: unreadable sweep manifest") from None
+    wanted = design_hash(manifest)
+    if stored_hash != wanted:
+        raise ConfigError(
+            f"--out {out}: holds a different sweep ({name or 'unnamed'}, design "
+            f"{stored_hash[:12]}) from this one (design {wanted[:12]}); choose another --out "
+            "or remove the folder"
+        )
+    return True
+
+
 def write_manifest(out: Path, manifest: Mapping[str, Any]) -> Path:
     """Write the design as ``OUT/sweep.json`` (atomically)."""
     path = confined(out, MANIFEST)
+    manifest = {**manifest, "design_hash": design_hash(manifest)}
     text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
     atomic_write_bytes(path, text.encode("utf-8"))
     return path

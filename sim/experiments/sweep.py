@@ -25,20 +25,22 @@ from typing import Any
 import pandas as pd
 
 from policies.policy import policy_model
-from sim.errors import ConfigError
 from sim.experiments.fanout import Evaluator
 from sim.experiments.replications import kpi_frame, run_replications
 from sim.experiments.store import (
+    FAILURES,
     RESULTS,
+    check_design,
     combined_table,
     confined,
     finished_keys,
     point_path,
     write_failures,
-    write_frame,
     write_manifest,
 )
 from sim.experiments.sweep_design import Design, PointTask
+from sim.io.atomic import write_frame
+from sim.io.locks import folder_lock
 from sim.world.scenario import Scenario
 
 __all__ = ["SweepOutcome", "evaluate_point", "run_sweep"]
@@ -84,6 +86,7 @@ def run_sweep(
     evaluator: Evaluator,
     on_point: Callable[[PointTask], None] | None = None,
     evaluate: Callable[[PointTask], pd.DataFrame] = evaluate_point,
+    lock: bool = True,
 ) -> SweepOutcome:
     """Run the design's unfinished points with *evaluator*; write each as it finishes.
 
@@ -95,13 +98,24 @@ def run_sweep(
     table is written to ``OUT/results.parquet`` and returned; failed points are kept in
     ``OUT/failures.json`` and left for the next call.  A ``KeyboardInterrupt`` leaves
     every point finished so far on disk and propagates.
+
+    The folder belongs to one design and one writer: ConfigError (one line) when *out*
+    holds another design's sweep or another sweep is writing it (:mod:`sim.io.locks`).
+    ``lock=False``: the caller already holds the folder's lock.
     """
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{out}: cannot create output folder ({exc.strerror})") from None
+    if not lock:
+        return _run_locked(design, out, evaluator, on_point, evaluate)
+    with folder_lock(out, "sweep"):
+        return _run_locked(design, out, evaluator, on_point, evaluate)
+
+
+def _run_locked(design, out, evaluator, on_point, evaluate) -> SweepOutcome:
     manifest = design.manifest()
+    if not check_design(out, manifest):
+        # A folder with no sweep.json keeps no combined table of another design.
+        for name in (RESULTS, FAILURES):
+            confined(out, name).unlink(missing_ok=True)
     write_manifest(out, manifest)
     done = finished_keys(out, [task.key for task in design.tasks])
     unique = {task.key: task for task in design.tasks if task.key not in done}

@@ -29,11 +29,11 @@ from pydantic import BaseModel
 from policies.policy import policy_model
 from sim.errors import ConfigError
 from sim.experiments.sweep_spec import SweepSpec
-from sim.io.overrides import apply_overrides, set_path
+from sim.io.overrides import apply_overrides, parse_override, set_path
 from sim.io.paths import resolve
 from sim.io.safe_yaml import load_mapping
 from sim.io.validation import validate
-from sim.world.override_paths import route_path, split_overrides
+from sim.world.override_paths import refuse_repeats, route_path, split_overrides
 from sim.world.scenario import Scenario
 
 __all__ = ["Design", "Lever", "PointTask", "build_design", "point_key"]
@@ -187,6 +187,13 @@ def build_design(spec: SweepSpec) -> Design:
     """
     models = _models()
     raw = _raw_files(spec)
+    refuse_repeats(  # a path swept and also fixed by set: which one wins is not stated
+        [
+            *(("--set", parse_override(item)[0]) for item in spec.set),
+            *(("--grid", path) for path in spec.grid),
+            *(("--range", path) for path in spec.ranges),
+        ]
+    )
     checks: dict[str, tuple[Lever, Sequence[Any]]] = {}
     for kind, items in (("grid", spec.grid.items()), ("range", spec.ranges.items())):
         for path, values in items:

@@ -4,6 +4,11 @@
 and type (datetime with formats tried in order, number, flag, text), vectorised, and
 returns the values with a problem reason per row (None when fine), the notes on rows
 (e.g. a blank given a value) and the source values outside the map.
+
+A number is plain decimal text (``1200.50``, ``-3``): ``1_000.00``, ``1E+3``, ``1,000``,
+``inf`` and ``nan`` are ``bad_number``, as a spreadsheet or a parser would read them
+differently.  The canonical number fields (amounts, timeline days, dwell seconds) cannot
+be negative: a negative value is ``negative_number``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import pandas as pd
 from sim.history.mapping import DEFAULT_DATE_FORMATS, FieldSpec, is_date_only_format
 
 __all__ = ["Parsed", "constant_column", "parse_field"]
+
+_PLAIN_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 
 
 @dataclass
@@ -70,9 +77,12 @@ def parse_field(text: pd.Series, name: str, kind: str, spec: FieldSpec) -> Parse
         values, date_only = _parse_datetime(text, spec.formats)
         problem[values.isna() & ~missing & problem.isna()] = "bad_date"
     elif kind == "number":
-        values = pd.to_numeric(text.where(~missing), errors="coerce").astype(float)
+        plain = text.str.fullmatch(_PLAIN_NUMBER) & ~missing
+        values = pd.to_numeric(text.where(plain), errors="coerce").astype(float)
         bad = (~np.isfinite(values.fillna(0.0))) | (values.isna() & ~missing)
         problem[bad & problem.isna()] = "bad_number"
+        negative = (values < 0).fillna(False) & ~bad
+        problem[negative & problem.isna()] = "negative_number"
         values = values.where(~bad)
     elif kind == "flag":
         lower = text.str.lower()

@@ -20,7 +20,6 @@ Quarantined rows and counts are the shared records of :mod:`sim.io.quarantine`.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +30,14 @@ import pandas as pd
 from sim.errors import ConfigError, DataError
 from sim.history.export_files import read_table
 from sim.history.field_parsing import constant_column, parse_field
+from sim.history.import_folder import (
+    QUARANTINE_FILE,
+    REPORT_FILE,
+    read_imported,
+    require_imported,
+    write_import,
+)
 from sim.history.mapping import OUTCOMES, SCHEMA, MappingSpec, TableSpec
-from sim.io.output import confined
 from sim.io.quarantine import (
     COUNT_COLUMNS,
     QUARANTINE_COLUMNS,
@@ -41,20 +46,19 @@ from sim.io.quarantine import (
     check_counts,
     quarantine_frame,
     quarantined_rows,
-    write_quarantine,
 )
 
 __all__ = [
     "QUARANTINE_COLUMNS",
+    "QUARANTINE_FILE",
+    "REPORT_FILE",
     "ImportResult",
     "import_export",
     "read_imported",
+    "require_imported",
     "summary_lines",
     "write_import",
 ]
-
-REPORT_FILE = "import_report.json"
-QUARANTINE_FILE = "quarantine.csv"
 
 
 @dataclass
@@ -368,48 +372,3 @@ def summary_lines(result: ImportResult) -> list[str]:
         f"total: read {t['read']} = accepted {t['accepted']} + quarantined {t['quarantined']}"
     )
     return lines
-
-
-def _report(result: ImportResult) -> dict:
-    return {
-        "mapping": result.mapping.name,
-        "country": result.mapping.country,
-        "totals": result.totals(),
-        "counts": result.counts.to_dict(orient="records"),
-        "notes": result.notes.to_dict(orient="records"),
-        "unmapped": result.unmapped.to_dict(orient="records"),
-        "channels_without_defaults": result.channels_without_defaults,
-    }
-
-
-def write_import(result: ImportResult, out: str | Path) -> dict[str, Path]:
-    """Write ``<table>.parquet``, ``quarantine.csv`` and ``import_report.json`` into *out*."""
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{out}: cannot create output folder ({exc.strerror})") from None
-    paths = {}
-    for table, frame in result.tables.items():
-        paths[table] = confined(out, f"{table}.parquet")
-        frame.to_parquet(paths[table], index=False)
-    paths["quarantine"] = write_quarantine(result.quarantine, confined(out, QUARANTINE_FILE))
-    paths["report"] = confined(out, REPORT_FILE)
-    text = json.dumps(_report(result), indent=2, default=str) + "\n"
-    paths["report"].write_text(text, encoding="utf-8")
-    return paths
-
-
-def read_imported(data_dir: str | Path) -> tuple[dict[str, pd.DataFrame], dict]:
-    """The canonical tables and the import report written by :func:`write_import`."""
-    data_dir = Path(data_dir)
-    report_path = data_dir / REPORT_FILE
-    if not report_path.is_file():
-        raise ConfigError(f"{data_dir}: no {REPORT_FILE} here (run 'python -m sim import' first)")
-    report = json.loads(report_path.read_text(encoding="utf-8"))
-    tables = {
-        table: pd.read_parquet(data_dir / f"{table}.parquet")
-        for table in SCHEMA
-        if (data_dir / f"{table}.parquet").is_file()
-    }
-    return tables, report

@@ -25,6 +25,7 @@ import pandas as pd
 
 from sim.engine.lead_factory import MISSABLE_FIELDS
 from sim.errors import DataError
+from sim.io.atomic import require_complete_file
 from sim.world.clock import SimClock
 from sim.world.lead_attributes import ATTRIBUTE_NAMES, FLAGS, NUMBERS
 from sim.world.scenario import ReplayArrivals
@@ -50,6 +51,7 @@ def _read(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
 def replay_table(path: str | Path, start: dt.datetime) -> pd.DataFrame:
     """Imported leads arriving at or after *start*, in arrival order, with ``t`` (hours)."""
     path = Path(path)
+    require_complete_file(path)  # not from a half-written import folder
     stat = path.stat()
     frame = _read(str(path), stat.st_mtime_ns, stat.st_size)
     frame = frame[frame["arrived"] >= pd.Timestamp(start)]

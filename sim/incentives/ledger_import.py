@@ -3,20 +3,26 @@
 A ledger folder holds ``contracts.csv`` and ``installments.csv`` (required),
 ``payments.csv``, ``disputes.csv``, ``channel_invoices.csv`` and ``approvals.csv``
 (optional; columns in :data:`COLUMNS`).  Dates are ISO (``2026-01-31``), amounts plain
-decimals (``1200000.00``; thousands separators are refused as ambiguous).  Each row is
-either accepted or quarantined with a :class:`~sim.io.quarantine.QuarantinedRow` naming
-file, line, column and reason (the record the CRM import uses too), so for every file
-``read == accepted + quarantined``.  A missing required file
-or column is a :class:`~sim.errors.DataError` (one line).
+decimals (``1200000.00``: digits and one point; thousands separators, ``1_000.00`` and
+``1E+3`` are refused as ambiguous, reason ``bad_number``).  Each row is either accepted
+or quarantined with a :class:`~sim.io.quarantine.QuarantinedRow` naming file, line,
+column and reason (the record the CRM import uses too), so for every file
+``read == accepted + quarantined``.  A contract that is quarantined takes every row that
+names it along (installments, payments, disputes, approvals: ``contract_quarantined``),
+so those rows are never counted as accepted nor reported as naming an unknown contract.
+A missing required file or column, a path that is not a file, or a column named twice is
+a :class:`~sim.errors.DataError` (one line); a column the ledger does not know is a
+warning (:attr:`ImportReport.warnings`), or a DataError with ``strict=True``.
 
-:func:`read_ibm_receivables` reads the IBM Watson accounts-receivable sample (US dates,
-invoice numbers as text) and :func:`ibm_ledger` turns it into a ledger.
+:func:`read_ibm_receivables` and :func:`ibm_ledger` (the IBM Watson accounts-receivable
+sample) live in :mod:`sim.incentives.ibm_receivables` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -33,6 +39,7 @@ from sim.incentives.accounts import (
     Ledger,
     Payment,
 )
+from sim.incentives.ibm_receivables import ibm_ledger, read_ibm_receivables
 from sim.io.quarantine import FileCount, QuarantinedRow, check_counts, quarantine_frame
 
 __all__ = [
@@ -53,7 +60,13 @@ COLUMNS = {
 }
 """Required columns per file; optional ones: contracts ``channel, fulfilled_on``,
 payments ``proof_uploaded_on, installment``, disputes ``closed_on``."""
+OPTIONAL_COLUMNS = {
+    "contracts.csv": ("channel", "fulfilled_on"),
+    "payments.csv": ("proof_uploaded_on", "installment"),
+    "disputes.csv": ("closed_on",),
+}
 REQUIRED_FILES = ("contracts.csv", "installments.csv")
+_PLAIN_AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 def _table(file: str) -> str:
@@ -73,6 +86,7 @@ class ImportReport:
     read: dict[str, int] = field(default_factory=dict)
     accepted: dict[str, int] = field(default_factory=dict)
     problems: list[QuarantinedRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def quarantined(self, file: str) -> int:
         """Rows of *file* that were not accepted."""
@@ -132,11 +146,13 @@ def _date(row: dict, column: str, optional: bool = False) -> dt.date | None:
 def _amount(row: dict, column: str) -> Decimal:
     value = _text(row, column)
     try:
+        if not _PLAIN_AMOUNT.fullmatch(value):
+            raise InvalidOperation
         amount = Decimal(value)
     except InvalidOperation:
-        raise _RowError(column, f"not a plain decimal amount: {value!r}") from None
-    if not amount.is_finite() or amount < 0:
-        raise _RowError(column, f"must be a finite amount >= 0, got {value!r}")
+        raise _RowError(column, f"not a plain decimal amount: {value!r} (bad_number)") from None
+    if amount < 0:
+        raise _RowError(column, f"must be an amount >= 0, got {value!r} (bad_number)")
     if amount != amount.quantize(Decimal("0.01")):
         raise _RowError(column, f"has more than 2 decimals: {value!r}")
     return amount
@@ -151,9 +167,28 @@ def _int(row: dict, column: str, optional: bool = False) -> int | None:
     return int(value)
 
 
-def _rows(folder: Path, name: str, report: ImportReport):
+def _check_header(path: Path, name: str, header: list[str], report: ImportReport, strict: bool):
+    """DataError for a missing or doubled column; a warning (strict: DataError) for one
+    the ledger does not know."""
+    missing = [c for c in COLUMNS[name] if c not in header]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+    doubled = sorted({c for c in header if header.count(c) > 1})
+    if doubled:
+        raise DataError(f"{path}: column(s) {', '.join(map(repr, doubled))} appear twice")
+    known = (*COLUMNS[name], *OPTIONAL_COLUMNS.get(name, ()))
+    for column in [c for c in header if c not in known]:
+        text = f"{path}: unknown column {column!r} (known: {', '.join(known)})"
+        if strict:
+            raise DataError(text)
+        report.warnings.append(f"{text}; ignored")
+
+
+def _rows(folder: Path, name: str, report: ImportReport, strict: bool = False):
     """(line number, row dict) of a CSV file; DataError for a missing file or column."""
     path = folder / name
+    if path.exists() and not path.is_file():
+        raise DataError(f"{path}: not a regular file")
     if not path.is_file():
         if name in REQUIRED_FILES:
             raise DataError(f"{path}: file not found (a ledger needs {', '.join(REQUIRED_FILES)})")
@@ -162,13 +197,12 @@ def _rows(folder: Path, name: str, report: ImportReport):
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [c for c in COLUMNS[name] if c not in header]
-            if missing:
-                raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+            _check_header(path, name, list(reader.fieldnames or []), report, strict)
             rows = [(reader.line_num, row) for row in reader]
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except csv.Error as exc:
         raise DataError(f"{path}: malformed CSV ({exc})") from None
     report.read[name] = len(rows)
@@ -176,15 +210,51 @@ def _rows(folder: Path, name: str, report: ImportReport):
     return rows
 
 
-def _accept(report: ImportReport, name: str, line: int, build, *args):
+def _accept(report: ImportReport, name: str, line: int, build, row, *args):
     """``build(row)`` or None, with the row's problem recorded."""
     try:
-        item = build(*args)
+        if None in row:  # more fields than the header: nothing in the row is sure
+            width = len(row) - 1 + len(row[None])
+            raise _RowError(
+                "(record)", f"{width} fields, the header has {len(row) - 1} (bad_field_count)"
+            )
+        item = build(row, *args)
     except _RowError as exc:
         report.problems.append(_problem(name, line, exc.column, exc.reason))
         return None
     report.accepted[name] += 1
     return item
+
+
+@dataclass
+class _Contracts:
+    """Contract ids for reference checks: accepted (id -> spec) and quarantined (id ->
+    its line in contracts.csv)."""
+
+    accepted: dict[str, dict]
+    quarantined: dict[str, int] = field(default_factory=dict)
+
+    def __contains__(self, contract_id: str) -> bool:
+        return contract_id in self.accepted
+
+    def __getitem__(self, contract_id: str) -> dict:
+        return self.accepted[contract_id]
+
+
+def _known_contract(row: dict, contracts: _Contracts) -> str:
+    """The row's contract id; a row error when it names no accepted contract: one that
+    was quarantined (``contract_quarantined``) or one never seen (unknown)."""
+    contract_id = _text(row, "contract_id")
+    if contract_id in contracts:
+        return contract_id
+    if contract_id in contracts.quarantined:
+        line = contracts.quarantined[contract_id]
+        raise _RowError(
+            "contract_id",
+            f"contract {contract_id!r} is quarantined, see contracts.csv line {line} "
+            "(contract_quarantined)",
+        )
+    raise _RowError("contract_id", f"unknown contract {contract_id!r}")
 
 
 def _contract_row(row):
@@ -200,9 +270,7 @@ def _contract_row(row):
 
 
 def _installment_row(row, contracts):
-    contract_id = _text(row, "contract_id")
-    if contract_id not in contracts:
-        raise _RowError("contract_id", f"unknown contract {contract_id!r}")
+    contract_id = _known_contract(row, contracts)
     invoiced, due = _date(row, "invoiced_on"), _date(row, "due_on")
     if due < invoiced:
         raise _RowError("due_on", f"{due} is before invoiced_on {invoiced}")
@@ -210,9 +278,7 @@ def _installment_row(row, contracts):
 
 
 def _payment_row(row, contracts):
-    contract_id = _text(row, "contract_id")
-    if contract_id not in contracts:
-        raise _RowError("contract_id", f"unknown contract {contract_id!r}")
+    contract_id = _known_contract(row, contracts)
     received = _date(row, "received_on")
     proof = _date(row, "proof_uploaded_on", optional=True)
     if proof is not None and proof < received:
@@ -226,9 +292,7 @@ def _payment_row(row, contracts):
 
 
 def _dispute_row(row, contracts):
-    contract_id = _text(row, "contract_id")
-    if contract_id not in contracts:
-        raise _RowError("contract_id", f"unknown contract {contract_id!r}")
+    contract_id = _known_contract(row, contracts)
     opened, closed = _date(row, "opened_on"), _date(row, "closed_on", optional=True)
     if closed is not None and closed < opened:
         raise _RowError("closed_on", f"{closed} is before opened_on {opened}")
@@ -246,20 +310,22 @@ def _invoice_row(row):
 
 
 def _approval_row(row, contracts):
-    contract_id = _text(row, "contract_id")
-    if contract_id not in contracts:
-        raise _RowError("contract_id", f"unknown contract {contract_id!r}")
+    contract_id = _known_contract(row, contracts)
     kind = _text(row, "kind")
     if kind not in ("release", "write_off"):
         raise _RowError("kind", f"must be release or write_off, got {kind!r}")
     return Approval(contract_id, _int(row, "installment"), kind, _date(row, "approved_on"))
 
 
-def _contracts(folder: Path, report: ImportReport) -> dict[str, dict]:
+def _contracts(folder: Path, report: ImportReport, strict: bool) -> _Contracts:
     name, contracts, lines = "contracts.csv", {}, {}
-    for line, row in _rows(folder, name, report):
+    refs = _Contracts(contracts)
+    for line, row in _rows(folder, name, report, strict):
         item = _accept(report, name, line, _contract_row, row)
         if item is None:
+            cid = (row.get("contract_id") or "").strip() if None not in row else ""
+            if cid:
+                refs.quarantined.setdefault(cid, line)
             continue
         if item["contract_id"] in contracts:
             report.accepted[name] -= 1
@@ -269,10 +335,12 @@ def _contracts(folder: Path, report: ImportReport) -> dict[str, dict]:
             continue
         contracts[item["contract_id"]] = {**item, "installments": []}
         lines[item["contract_id"]] = line
-    for line, row in _rows(folder, "installments.csv", report):
-        item = _accept(report, "installments.csv", line, _installment_row, row, contracts)
+    installment_lines: dict[str, list[int]] = {}
+    for line, row in _rows(folder, "installments.csv", report, strict):
+        item = _accept(report, "installments.csv", line, _installment_row, row, refs)
         if item is not None:
             contracts[item[0]]["installments"].append(item[1])
+            installment_lines.setdefault(item[0], []).append(line)
     for contract_id, spec in list(contracts.items()):
         numbers = sorted(i.number for i in spec["installments"])
         total = sum((i.amount for i in spec["installments"]), Decimal(0))
@@ -287,25 +355,45 @@ def _contracts(folder: Path, report: ImportReport) -> dict[str, dict]:
             report.accepted[name] -= 1
             report.problems.append(_problem(name, lines[contract_id], "value", reason))
             del contracts[contract_id]
-    return contracts
+            refs.quarantined.setdefault(contract_id, lines[contract_id])
+            _cascade(report, contract_id, lines[contract_id], installment_lines)
+    for contract_id in set(refs.quarantined) & set(contracts):
+        del refs.quarantined[contract_id]  # a later row of that id was accepted
+    return refs
 
 
-def read_ledger(folder: str | Path) -> tuple[Ledger, ImportReport]:
+def _cascade(report: ImportReport, contract_id: str, line: int, accepted: dict) -> None:
+    """Quarantine the accepted installment rows of a contract quarantined afterwards."""
+    name = "installments.csv"
+    reason = (
+        f"contract {contract_id!r} is quarantined, see contracts.csv line {line} "
+        "(contract_quarantined)"
+    )
+    for row in accepted.get(contract_id, []):
+        report.accepted[name] -= 1
+        report.problems.append(_problem(name, row, "contract_id", reason))
+
+
+def read_ledger(folder: str | Path, strict: bool = False) -> tuple[Ledger, ImportReport]:
     """Read a ledger folder; every rejected row is in the report, none disappears.
 
-    A contract whose installments are inconsistent is quarantined, and so are the
-    payments, disputes and approvals that name it (their reason says so).
+    A contract that is quarantined (a bad row, or inconsistent installments) takes its
+    installments, payments, disputes and approvals along (``contract_quarantined``).
+    *strict*: a column the ledger does not know is an error instead of a warning.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: ledger folder not found")
     report = ImportReport()
-    specs = _contracts(folder, report)
+    refs = _contracts(folder, report, strict)
     ledger = Ledger(contracts={})
-    for cid, spec in specs.items():
+    for cid, spec in refs.accepted.items():
         installments = tuple(sorted(spec.pop("installments"), key=lambda i: i.number))
         ledger.contracts[cid] = Contract(installments=installments, **spec)
-    specs = {cid: {"installments": c.installments} for cid, c in ledger.contracts.items()}
+    specs = _Contracts(
+        {cid: {"installments": c.installments} for cid, c in ledger.contracts.items()},
+        refs.quarantined,
+    )
     for name, build, target, args in (
         ("payments.csv", _payment_row, ledger.payments, (specs,)),
         ("disputes.csv", _dispute_row, ledger.disputes, (specs,)),
@@ -313,7 +401,7 @@ def read_ledger(folder: str | Path) -> tuple[Ledger, ImportReport]:
         ("approvals.csv", _approval_row, ledger.approvals, (specs,)),
     ):
         first_line: dict[str, int] = {}
-        for line, row in _rows(folder, name, report):
+        for line, row in _rows(folder, name, report, strict):
             item = _accept(report, name, line, build, row, *args)
             if item is None:
                 continue
@@ -330,56 +418,3 @@ def read_ledger(folder: str | Path) -> tuple[Ledger, ImportReport]:
 
 
 _ID_FIELDS = {"payments.csv": "payment_id", "channel_invoices.csv": "invoice_id"}
-
-
-def read_ibm_receivables(path: str | Path) -> pd.DataFrame:
-    """The IBM accounts-receivable sample: dates parsed (US ``M/D/YYYY``), invoice numbers
-    and customer ids kept as text, ``DaysLate`` checked against the dates."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    frame = pd.read_csv(path, dtype={"invoiceNumber": str, "customerID": str, "countryCode": str})
-    needed = ("customerID", "invoiceNumber", "InvoiceDate", "DueDate", "InvoiceAmount")
-    missing = [c for c in (*needed, "SettledDate", "Disputed", "DaysLate") if c not in frame]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
-    for column in ("InvoiceDate", "DueDate", "SettledDate"):
-        parsed = pd.to_datetime(frame[column], format="%m/%d/%Y", errors="coerce")
-        bad = parsed.isna() & frame[column].notna()
-        if bad.any():
-            line = int(bad.to_numpy().argmax()) + 2
-            raise DataError(f"{path}: line {line}: {column}: not a M/D/YYYY date")
-        frame[column] = parsed.dt.date
-    late = [
-        (s - d).days if s is not None else None
-        for s, d in zip(frame["SettledDate"], frame["DueDate"], strict=True)
-    ]
-    frame["days_overdue"] = late
-    return frame
-
-
-def ibm_ledger(frame: pd.DataFrame) -> Ledger:
-    """Each IBM invoice as a one-installment contract (Decision: the rep is the customer's
-    country code, the bank proof arrives with the settlement, fulfilment on the invoice
-    date; a disputed invoice has a dispute open from invoice to settlement)."""
-    ledger = Ledger(contracts={})
-    for row in frame.itertuples(index=False):
-        cid = str(row.invoiceNumber)
-        amount = Decimal(str(row.InvoiceAmount)).quantize(Decimal("0.01"))
-        inst = Installment(1, row.InvoiceDate, row.DueDate, amount)
-        ledger.contracts[cid] = Contract(
-            cid,
-            f"rep-{row.countryCode}",
-            str(row.customerID),
-            amount,
-            row.InvoiceDate,
-            (inst,),
-            fulfilled_on=row.InvoiceDate,
-        )
-        if row.SettledDate is not None and not pd.isna(row.SettledDate):
-            ledger.payments.append(
-                Payment(f"S{cid}", cid, amount, row.SettledDate, row.SettledDate, 1)
-            )
-            if str(row.Disputed).strip().lower() == "yes":
-                ledger.disputes.append(Dispute(cid, row.InvoiceDate, row.SettledDate))
-    return ledger

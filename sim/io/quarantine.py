@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import DataError
+from sim.io.safe_text import write_csv
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -100,8 +101,8 @@ def quarantined_rows(frame: pd.DataFrame) -> list[QuarantinedRow]:
 
 
 def write_quarantine(rows: pd.DataFrame | Iterable[QuarantinedRow], path: str | Path) -> Path:
-    """Write ``quarantine.csv`` (UTF-8, ``\\n`` line ends, :data:`QUARANTINE_COLUMNS`)."""
+    """Write ``quarantine.csv`` (UTF-8, ``\\n`` line ends, :data:`QUARANTINE_COLUMNS`); text
+    cells a spreadsheet would run as formulas (``=1+1``) get a leading ``'``
+    (:func:`sim.io.safe_text.neutralise_cell`)."""
     frame = rows if isinstance(rows, pd.DataFrame) else quarantine_frame(rows)
-    path = Path(path)
-    frame.loc[:, list(QUARANTINE_COLUMNS)].to_csv(path, index=False, lineterminator="\n")
-    return path
+    return write_csv(frame.loc[:, list(QUARANTINE_COLUMNS)], Path(path))

@@ -9,6 +9,7 @@ the dotted field: ``scenarios/x.yaml: team.groups.0.count: ... (got 0)``.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -16,10 +17,21 @@ from pydantic import BaseModel, ValidationError
 
 from sim.errors import ConfigError, WorkbenchError
 
-__all__ = ["format_validation_error", "validate"]
+__all__ = ["format_validation_error", "short_repr", "validate"]
 
 M = TypeVar("M", bound=BaseModel)
 TOP_LEVEL = "(top level)"
+GOT_LIMIT = 60
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 40, 40
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 4
+
+
+def short_repr(value: Any, limit: int = GOT_LIMIT) -> str:
+    """``repr(value)`` cut to *limit* characters, never walking the whole of a big value."""
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def format_validation_error(source: str, exc: ValidationError) -> list[str]:
@@ -28,10 +40,9 @@ def format_validation_error(source: str, exc: ValidationError) -> list[str]:
     for err in exc.errors():
         loc = ".".join(str(part) for part in err["loc"]) or TOP_LEVEL
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] not in {"missing", "model_type"} and "input" in err:
-            got = repr(err["input"])
-            if len(got) <= 60 and not isinstance(err["input"], dict):
-                msg = f"{msg} (got {got})"
+        shown = err["type"] not in {"missing", "model_type"} and "input" in err
+        if shown and not isinstance(err["input"], dict):
+            msg = f"{msg} (got {short_repr(err['input'])})"
         lines.append(f"{source}: {loc}: {msg}")
     return lines
 

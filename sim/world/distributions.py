@@ -10,10 +10,12 @@ hands values out one by one (see :class:`Sampler`).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:  # numpy is imported where it is used: validating a file needs none
+    import numpy as np
 
 __all__ = [
     "Constant",
@@ -43,6 +45,8 @@ class Constant(BaseModel):
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """*size* draws."""
+        import numpy as np
+
         return np.full(size, self.value)
 
 
@@ -152,18 +156,24 @@ class Empirical(BaseModel):
     def _p(self) -> np.ndarray | None:
         if self.weights is None:
             return None
+        import numpy as np
+
         w = np.asarray(self.weights, dtype=float)
         return w / w.sum()
 
     @property
     def mean(self) -> float:
         """Expected value."""
+        import numpy as np
+
         p = self._p()
         v = np.asarray(self.values, dtype=float)
         return float(v.mean() if p is None else (v * p).sum())
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """*size* draws."""
+        import numpy as np
+
         return rng.choice(np.asarray(self.values, dtype=float), size=size, p=self._p())
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from policies.policy import PolicyBase, default_policy, policy_model
 from sim.io.overrides import apply_overrides
 from sim.io.safe_yaml import load_mapping
 from sim.io.validation import validate
 from sim.world.scenario import Scenario
+
+if TYPE_CHECKING:
+    from policies.policy import PolicyBase
 
 __all__ = ["load_policy", "load_scenario"]
 
@@ -29,6 +32,9 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 
 def load_policy(path: str | Path | None, overrides: Iterable[str] = ()) -> PolicyBase:
     """Read and validate a policy file; ``None`` gives the default policy."""
+    # The policy models are built on first use: validating a scenario file needs none.
+    from policies.policy import default_policy, policy_model
+
     overrides = list(overrides)
     if path is None:
         if not overrides:

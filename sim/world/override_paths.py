@@ -8,7 +8,10 @@ sweep files and batch files:
   ...) goes to the scenario, one only the policy has (``sla``, ``routing``, ...) to the
   policy;
 - a first field both have (``name``, ``description``) is ambiguous: an error that gives
-  both meanings and how to pick one.
+  both meanings and how to pick one;
+- a path given twice (``--set horizon_days=1 --set horizon_days=2``, or ``sla.x`` and
+  ``policy.sla.x``, or the same path in ``--grid`` and ``--range``) is an error, never
+  "the last one wins": :func:`refuse_repeats`.
 
 The rest of the path is set by :func:`sim.io.overrides.set_path`; the models take care
 of shorthands (``sla.reclaim_hours``, ``sla.remind_hours``) and optional blocks are
@@ -28,7 +31,13 @@ from sim.io.overrides import parse_override
 from sim.world.loading import load_policy, load_scenario
 from sim.world.scenario import Scenario
 
-__all__ = ["OverridePath", "load_with_overrides", "route_path", "split_overrides"]
+__all__ = [
+    "OverridePath",
+    "load_with_overrides",
+    "refuse_repeats",
+    "route_path",
+    "split_overrides",
+]
 
 Target = Literal["scenario", "policy"]
 
@@ -73,13 +82,32 @@ def route_path(path: str, flag: str = "--set") -> OverridePath:
     )
 
 
+def refuse_repeats(given: Iterable[tuple[str, str]]) -> None:
+    """ConfigError when two ``(flag, path)`` pairs set the same file's path.
+
+    Paths are compared once routed, so ``sla.reclaim_hours`` and
+    ``policy.sla.reclaim_hours`` are the same path.
+    """
+    seen: dict[str, tuple[str, str]] = {}
+    for flag, path in given:
+        column = route_path(path, flag).column
+        if column in seen:
+            first = " ".join(seen[column])
+            what = "given twice" if first == f"{flag} {path}" else f"the same path as {first}"
+            raise ConfigError(f"{flag} {path}: {what}; give each path once")
+        seen[column] = (flag, path)
+
+
 def split_overrides(items: Iterable[str], flag: str = "--set") -> tuple[list[str], list[str]]:
     """Scenario and policy overrides of ``path=value`` *items*, each relative to its file.
 
-    The value text is kept as given (it is parsed when set).
+    The value text is kept as given (it is parsed when set).  A path given twice is an
+    error (:func:`refuse_repeats`).
     """
     scenario: list[str] = []
     policy: list[str] = []
+    items = list(items)
+    refuse_repeats((flag, parse_override(item, flag)[0]) for item in items)
     for item in items:
         path, _ = parse_override(item, flag)
         routed = route_path(path, flag)

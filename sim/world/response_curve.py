@@ -28,7 +28,6 @@ import itertools
 import math
 from typing import Annotated, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["ExponentialDecay", "NoDecay", "PiecewiseDecay", "ResponseDecay"]
@@ -72,6 +71,8 @@ class PiecewiseDecay(BaseModel):
 
     def __call__(self, delay_hours: float) -> float:
         """Multiplier for a first touch *delay_hours* after arrival."""
+        import numpy as np  # here, not at module level: validating a file needs none
+
         hours = [h for h, _ in self.points]
         logs = [math.log(m) for _, m in self.points]
         return float(math.exp(np.interp(max(delay_hours, 0.0), hours, logs)))

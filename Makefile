@@ -13,7 +13,7 @@ help:
 	@echo "make demo   - set up .venv, run the default scenario, render its HTML report"
 	@echo "make test   - run the whole test suite (nbval included)"
 	@echo "make lint   - ruff check + format check"
-	@echo "make bench  - engine throughput benchmark (ratios, not timed tests)"
+	@echo "make bench  - engine, sweep and start-up benchmarks (reports, not timed tests)"
 	@echo "make notebooks - re-execute notebooks/ in place with their default parameters"
 
 $(STAMP): pyproject.toml
@@ -63,6 +63,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py
 	$(BIN)/python bench/sweep_speedup.py
+	$(BIN)/python bench/startup.py
 
 # After a change that alters report outputs: refresh what nbval compares against.
 notebooks: $(STAMP)

@@ -13,7 +13,14 @@ from scipy import stats
 
 from conftest import SCENARIOS
 from sim import DataError, load_scenario, run
-from sim.outcomes.attribution import FACTORS, attribution, attribution_frame, holm, top_factors
+from sim.outcomes.attribution import (
+    FACTORS,
+    attribution,
+    attribution_frame,
+    holm,
+    planted_odds,
+    top_factors,
+)
 
 PLANTED = SCENARIOS / "process_attribution.yaml"
 NULL = ["process.effects.demo_low_odds=1"]
@@ -44,6 +51,21 @@ def test_pooled_estimate_is_near_the_planted_odds(planted_runs):
     assert 0.4 < row["effect"] < 0.75
     assert row["ci_low"] > 0.35 and row["ci_high"] < 0.8
     assert row["p_holm"] < 1e-6
+
+
+def test_later_checkpoints_recover_the_planted_odds(planted_runs):
+    """Fitted on the checkpoints after need diagnosis only (where the effect acts), the
+    interval covers the planted 0.4; factors with nothing planted read 1."""
+    planted = planted_odds(planted_runs)
+    assert planted["demo_completion_below_60"] == 0.4
+    assert planted["visit_slip_days"] == planted["poc_revisions"] == 1.0
+    row = attribution(planted_runs, min_stage=1).set_index("factor")
+    demo = row.loc["demo_completion_below_60"]
+    assert demo["ci_low"] <= 0.4 <= demo["ci_high"]
+    assert (
+        demo["effect"]
+        < attribution(planted_runs).set_index("factor").loc["demo_completion_below_60", "effect"]
+    )
 
 
 def test_visit_slip_lengthens_the_cycle(planted_runs):

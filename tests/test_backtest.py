@@ -120,6 +120,13 @@ def test_backtest_is_deterministic(prepared, result):
     pd.testing.assert_frame_equal(result.check, again.check)
 
 
+def test_prediction_bands_stay_within_what_a_measure_can_be(result):
+    check = result.check.set_index("measure")
+    assert (check["band_low"] >= 0).all()
+    shares = check[[m.startswith("share:") or m.endswith("_share") for m in check.index]]
+    assert len(shares) and (shares["band_high"] <= 1).all()
+
+
 def test_observed_measures():
     leads = pd.DataFrame(
         {

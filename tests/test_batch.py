@@ -92,7 +92,21 @@ def test_batch_renders_every_variant_and_an_index(notebook, tmp_path, capsys):
         },
     )
     out = tmp_path / "reports"
-    code = main(["report", notebook, "--batch", batch, "-p", "x", "4", "--out", str(out)])
+    code = main(
+        [
+            "report",
+            notebook,
+            "--allow-notebook",
+            notebook,
+            "--batch",
+            batch,
+            "-p",
+            "x",
+            "4",
+            "--out",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1  # one variant failed
     index = out / "batches" / "escape-attempt" / "index.html"  # confined to the reports folder
@@ -106,8 +120,10 @@ def test_batch_renders_every_variant_and_an_index(notebook, tmp_path, capsys):
     assert links == ["tiny_report/first.html"]
     first = (index.parent / links[0]).read_text()
     assert "x squared is 16, label one" in first  # -p overrides the shared parameter
-    assert "failed: tiny_report.ipynb: the cell starting" in page
-    assert "x=4, label=one" in page
+    assert "failed</span> tiny_report.ipynb: the cell starting" in page
+    assert "Shared by every variant: x 4</p>" in page  # shared by every variant, in words
+    assert "<td>label one</td>" in page and "<td>label boom</td>" in page  # each its own
+    assert '<footer class="report-footer">' in page
 
 
 @pytest.mark.parametrize(
@@ -124,7 +140,19 @@ def test_batch_renders_every_variant_and_an_index(notebook, tmp_path, capsys):
 def test_bad_batch_is_one_line_and_exit_2(notebook, tmp_path, capsys, batch, extra, message):
     path = write_yaml(tmp_path / "b.yaml", batch)
     out = tmp_path / "reports"
-    code = main(["report", notebook, "--batch", path, "--out", str(out), *extra])
+    code = main(
+        [
+            "report",
+            notebook,
+            "--allow-notebook",
+            notebook,
+            "--batch",
+            path,
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
     assert code == 2
     assert message in one_error_line(capsys)
     assert not out.exists()  # nothing started

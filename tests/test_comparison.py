@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +33,7 @@ from sim.reports.comparison_narrative import (
     sensitivity_table,
     tuning_table,
 )
+from sim.reports.i18n import kpi_label
 
 # t quantiles from tables: t(0.975; 2), t(0.95; 2), t(0.975; 7)
 T975_DF2 = 4.302652729749464
@@ -506,16 +508,14 @@ def test_policy_comparison_report_renders_html_without_code(tmp_path, capsys, mo
     for source in ("compare_runs(", "from sim.", "paired_differences(", "replications = 2"):
         assert source not in text
     assert str(ROOT) not in text and str(tmp_path) not in text  # no machine paths
-    # the difference table, with its columns and KPIs as rows
-    table = re.search(r'<table[^>]*class="dataframe".*?</table>', text, re.S)
-    assert table
-    for header in ("before", "after", "difference", "ci_low", "ci_high", "verdict"):
-        assert f"<th>{header}</th>" in table.group(0)
+    # verdict first, headline cards, then tables for people with human KPI labels
+    assert text.index('class="verdict') < text.index('class="kpi-cards"')
+    assert 'class="dataframe"' not in text  # no raw DataFrame dumps
+    tables = "".join(re.findall(r'<table class="people">.*?</table>', text, re.S))
     for kpi in ("first_touch_hours_mean", "qualification_rate", "a_leads_gini"):
-        assert f"<th>{kpi}</th>" in table.group(0)
-    assert "Over 2 paired replications" in text  # the narrative
-    assert "Least loaded routing" in text  # what is compared: the candidate's description
-    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', text)) == 3  # the plots
+        assert html_escape(kpi_label(kpi, "en")) in tables
+    assert "nan" not in tables.lower().split() and "None" not in tables
+    assert re.search(r"<img[^>]+src=\"data:image/", text)  # charts, embedded
 
 
 def test_report_policy_count_must_fit_the_notebook(tmp_path, capsys, monkeypatch):

@@ -170,3 +170,15 @@ def test_rule_that_fails_at_evaluation_is_one_line(capsys, tmp_path):
         capsys, "--contract", "C-1001", "--as-of", "2026-03-31", "--policy", str(policy)
     )
     assert code == 2 and "bad_rate.yaml: line 3" in err and "duplicate key 'basis'" in err
+
+
+def test_statements_command_in_chinese_with_a_currency(tmp_path, capsys):
+    from sim.cli.main import main
+
+    args = ["incentive", "statements", "--period", "2026-02", "--out", str(tmp_path)]
+    assert main([*args, "--lang", "zh", "--currency", "USD"]) == 0
+    page = (tmp_path / "statements" / "2026-02__rep-li.html").read_text(encoding="utf-8")
+    assert "提成结算单：rep-li，2026年2月" in page and '<html lang="zh-CN">' in page
+    assert "US$93,792.00" in page and "本次发放" in page
+    assert main([*args, "--currency", "XYZ"]) == 2
+    assert "unknown currency 'XYZ'" in capsys.readouterr().err

@@ -169,12 +169,35 @@ def test_report_and_batch_render_with_the_overridden_files(tiny_file, tmp_path, 
     )
     nbformat.write(nb, path)
     out = tmp_path / "reports"
-    argv = ["report", str(path), "--set", "sla.reclaim_hours=8", "--set", "horizon_days=2"]
+    argv = [
+        "report",
+        str(path),
+        "--allow-notebook",
+        str(path),
+        "--set",
+        "sla.reclaim_hours=8",
+        "--set",
+        "horizon_days=2",
+    ]
     assert main([*argv, "--name", "one", "--out", str(out)]) == 0
     assert "steps [2.0, 8.0] horizon 2.0" in (out / "steps" / "one.html").read_text()
 
     batch = write_yaml(tmp_path / "b.yaml", {"name": "b", "grid": {"sla.reclaim_hours": [6]}})
-    assert main(["report", str(path), "--batch", batch, "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(path),
+                "--allow-notebook",
+                str(path),
+                "--batch",
+                batch,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     page = (out / "batches" / "b" / "steps" / "sla.reclaim_hours-6.html").read_text()
     assert "steps [2.0, 6.0] horizon 3.0" in page
     capsys.readouterr()

@@ -18,7 +18,7 @@ import argparse
 import os
 from pathlib import Path
 
-from sim.cli.argtypes import positive_int
+from sim.cli.argtypes import non_negative_int, positive_int
 from sim.errors import ConfigError
 
 __all__ = ["add_commands"]
@@ -61,7 +61,7 @@ def add_commands(sub) -> dict:
     )
     bt.add_argument("--holdout-days", type=positive_int, help="held-out days (default 1/4)")
     bt.add_argument("--replications", type=positive_int, default=3)
-    bt.add_argument("--seed", type=int, default=0)
+    bt.add_argument("--seed", type=non_negative_int, default=0)
     bt.add_argument("--out", help="folder for the backtest tables")
     return {"import": _cmd_import, "calibrate": _cmd_calibrate, "backtest": _cmd_backtest}
 
@@ -95,10 +95,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.history.calibrate import fit
-    from sim.history.deal_stage_fit import fit_process, process_block
-    from sim.history.scenario_writer import scenario_yaml
+    from sim.history.deal_stage_fit import write_calibrated_scenario
     from sim.io.output import confined
-    from sim.world.loading import load_scenario
 
     out = Path(args.out)
     if out.suffix not in (".yaml", ".yml"):
@@ -110,13 +108,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         leads = (Path(args.data) / "leads.parquet").resolve()
         replay = Path(os.path.relpath(leads, target.parent)).as_posix()
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = scenario_yaml(cal, args.name or out.stem, replay)
-    target.write_text(text, encoding="utf-8")
-    scenario = load_scenario(target)  # what we write must load
-    process = fit_process(scenario, cal)  # runs the scenario a few times
-    if process is not None:
-        target.write_text(text + "\n".join(process_block(process)) + "\n", encoding="utf-8")
-        load_scenario(target)
+    process = write_calibrated_scenario(cal, target, args.name or out.stem, replay)
     print(cal.goodness().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if process is not None:
         print(
@@ -151,6 +143,10 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     print(
         f"held out {s['holdout_days']} days from {s['split']}: {s['replayed_leads']} leads "
         f"replayed; arrivals fitted on {s['training_leads']} earlier leads"
+    )
+    print(
+        f"historical: {historical.name} ({args.historical}); "
+        f"candidate: {candidate.name} ({args.candidate})"
     )
     diff = result.differences.rename(columns={"baseline_mean": "historical_mean"})
     headline = diff[diff["kpi"].isin(HEADLINE_KPIS) & (diff["n"] > 0)]

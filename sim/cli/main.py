@@ -27,8 +27,26 @@ EXIT_INPUT = 2
 EXIT_FAILED = 1
 
 
+class _StoreOnce(argparse.Action):
+    """``store`` that refuses a second value: ``--seed 1 --seed 2`` is an error."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given = namespace.__dict__.setdefault("_given_once", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, f"given twice; give {option_string} once")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
 class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line and exit code 2."""
+    """ArgumentParser whose errors are one line and exit code 2, and whose single-value
+    options may be given once (repeatable ones say ``action="append"``)."""
+
+    def add_argument(self, *args, **kwargs):  # type: ignore[override]
+        optional = bool(args) and str(args[0]).startswith("-")
+        if optional and kwargs.get("action", "store") == "store":
+            kwargs["action"] = _StoreOnce
+        return super().add_argument(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise ConfigError(f"{self.prog}: {message} (see --help)")
@@ -64,6 +82,13 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
     rep = sub.add_parser("report", help="render a notebook report to HTML under reports/")
     rep.add_argument("notebook", help="notebook name in notebooks/ (e.g. scenario_report)")
     rep.add_argument(
+        "--allow-notebook",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="allow running this notebook file from outside notebooks/ (a notebook runs code)",
+    )
+    rep.add_argument(
         "--scenario",
         help="scenario YAML file (default: the notebook's own scenario parameter, if any)",
     )
@@ -93,6 +118,11 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict]:
         default=[],
         metavar="KEY=VALUE",
         help="override a field of the scenario or policy files the notebook reads (as for run)",
+    )
+    rep.add_argument(
+        "--lang",
+        choices=("en", "zh"),
+        help="report language (default: the scenario's report.lang, else en)",
     )
     rep.add_argument(
         "--batch",
@@ -130,21 +160,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _loader(data: dict):
     """The loader of a YAML file, told by its top-level keys: scenario, sweep, batch,
-    import mapping, else policy."""
-    from sim.experiments.sweep_spec import load_sweep_spec
-    from sim.history.mapping import load_mapping_spec
-    from sim.reports.batch import load_batch
-    from sim.world.loading import load_policy, load_scenario
-
+    import mapping, else policy.  Only the loader returned is imported (start-up time)."""
     keys = set(data)
     if {"start", "team", "arrivals", "horizon_days"} & keys:
+        from sim.world.loading import load_scenario
+
         return load_scenario
     if "variants" in keys:
+        from sim.reports.batch import load_batch
+
         return load_batch
     if "scenario" in keys:  # a sweep names its scenario; policies and batches do not
+        from sim.experiments.sweep_spec import load_sweep_spec
+
         return load_sweep_spec
     if "tables" in keys:
+        from sim.history.mapping import load_mapping_spec
+
         return load_mapping_spec
+    from sim.world.loading import load_policy
+
     return load_policy
 
 
@@ -194,18 +229,30 @@ def _policy_parameters(notebook: str, known: dict, policies: list[str]) -> dict[
 
 def _report_name(scenario: str, known: dict, params: dict) -> str:
     """``<scenario>__<policy>__seed<N>``, or ``<scenario>__<baseline>_vs_<candidate>__seed<N>``."""
-    from sim.io.output import safe_name
+    from sim.io.output import distinct_name, safe_name
 
     def stem(key: str) -> str:
         value = params.get(key, known.get(key))
-        return Path(str(value)).stem if value else "default"
+        return distinct_name(Path(str(value)).stem) if value else "default"
 
     policy = (
         f"{stem('baseline')}_vs_{stem('candidate')}" if _is_comparison(known) else stem("policy")
     )
     seed = params.get("seed", known.get("seed"))
     suffix = f"__seed{seed}" if seed is not None else ""  # a notebook without a seed
-    return safe_name(f"{Path(scenario).stem}__{policy}{suffix}")
+    return safe_name(f"{distinct_name(Path(scenario).stem)}__{policy}{suffix}")
+
+
+def _refuse_repeated_report_options(args: argparse.Namespace) -> None:
+    """``-p NAME`` and ``--set PATH`` may each be given once per name or path."""
+    from sim.io.overrides import parse_override
+    from sim.world.override_paths import refuse_repeats
+
+    names = [name for name, _ in args.parameter]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"-p {name}: given twice; give each parameter once")
+    refuse_repeats(("--set", parse_override(item)[0]) for item in args.overrides)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -214,46 +261,57 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from sim.reports.rendering import find_notebook, notebook_parameters, run_report
     from sim.world.loading import load_scenario
 
+    _refuse_repeated_report_options(args)
     if args.batch is not None:
         from sim.reports.batch import cmd_report_batch
 
         return cmd_report_batch(args)
-    known = notebook_parameters(find_notebook(args.notebook))
+    allowed = tuple(args.allow_notebook)
+    known = notebook_parameters(find_notebook(args.notebook, allowed))
     params = {name: parse_scalar(value) for name, value in args.parameter}
+    if args.lang is not None:
+        if "lang" not in known:
+            raise ConfigError(f"{args.notebook}: --lang: this report has no 'lang' parameter")
+        params["lang"] = args.lang
     if args.scenario is not None:
         scenario_path = resolve(args.scenario)
         load_scenario(scenario_path)  # fail fast, with the file's own error line
         params["scenario"] = str(scenario_path)
     if args.policy or {"policy", "baseline", "candidate"} & set(known):
         params.update(_policy_parameters(args.notebook, known, args.policy))
+    sweep_name = None
     if args.name is None and "sweep_dir" in known:  # sweep_report: named after the sweep
-        args.name = Path(str(params.get("sweep_dir", known["sweep_dir"])).strip("\"'")).name
-    name = args.name or _report_name(args.scenario or args.notebook, known, params)
+        sweep_name = Path(str(params.get("sweep_dir", known["sweep_dir"])).strip("\"'")).name
+    name = args.name or sweep_name or _report_name(args.scenario or args.notebook, known, params)
+    if args.name is None and params.get("lang") is not None:  # en and zh: two files
+        name = f"{name}__{params['lang']}"
     if args.overrides:
         from sim.io.output import confined, safe_name
         from sim.io.paths import project_root
         from sim.reports.notebook_inputs import with_overrides
 
         base = Path(args.out) if args.out else project_root() / "reports"
-        inputs = confined(base, safe_name(find_notebook(args.notebook).stem)) / "inputs"
+        inputs = confined(base, safe_name(find_notebook(args.notebook, allowed).stem)) / "inputs"
         params = with_overrides(known, params, args.overrides, inputs, name)
-    html = run_report(args.notebook, params, report_name=name, out_dir=args.out)
+    html = run_report(
+        args.notebook, params, report_name=name, out_dir=args.out, allowed_notebooks=allowed
+    )
     print(html)
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    from sim.reports.rendering import ReportError
-
     try:
         parser, handlers = _build_parser()
         args = parser.parse_args(argv)
         return handlers[args.command](args)
-    except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except WorkbenchError as exc:
+        from sim.reports.rendering import ReportError  # not at start-up: only on an error
+
+        if isinstance(exc, ReportError):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         lines = str(exc).splitlines() or [exc.__class__.__name__]
         more = f" (+{len(lines) - 1} more; see 'python -m sim validate')" if len(lines) > 1 else ""
         print(f"error: {lines[0]}{more}", file=sys.stderr)

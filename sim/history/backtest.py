@@ -14,10 +14,11 @@ at least 7).  Then:
    also records (leads, leads per week, weekend share, share of each channel) are
    compared with the real held-out values: a real value is *within* when it lies in the
    95% prediction interval of one more replication, ``mean +- t(n-1) s sqrt(1 + 1/n)``
-   over the *n* simulated replications (needs n >= 2).  When the scenario has a
-   deal-stage model (``process:``, e.g. fitted by ``python -m sim calibrate``) and the
-   export has deals, ``won_within_period_share`` compares the share of held-out leads
-   with a deal won before the period ends, real against simulated.
+   over the *n* simulated replications (needs n >= 2), cut at 0 (and at 1 for a
+   share).  When the scenario has a deal-stage model (``process:``, e.g. fitted by
+   ``python -m sim calibrate``) and the export has deals, ``won_within_period_share``
+   compares the share of held-out leads with a deal won before the period ends, real
+   against simulated.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sim.errors import ConfigError, DataError
 from sim.experiments.replications import compare_runs, comparison_frame, paired_differences
 from sim.history.calibrate import ArrivalFit, fit_arrivals
 from sim.io.output import confined
+from sim.io.safe_text import write_csv
 from sim.world.clock import SimClock
 from sim.world.randomness import replication_seeds
 from sim.world.scenario import PoissonArrivals, ReplayArrivals, Scenario, WeeklyProfile
@@ -43,6 +45,7 @@ from sim.world.scenario import PoissonArrivals, ReplayArrivals, Scenario, Weekly
 __all__ = [
     "Backtest",
     "backtest",
+    "is_share",
     "observed_measures",
     "split_day",
     "won_within_share",
@@ -121,11 +124,19 @@ def won_within_share(leads: pd.DataFrame, won_at: pd.Series, start, end) -> floa
     return float(leads["lead_id"].isin(won.index).mean())
 
 
+def _read_table(path: Path) -> pd.DataFrame:
+    """An imported Parquet table; a corrupt or unreadable file is a one-line DataError."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(f"{path}: cannot read table ({exc.__class__.__name__})") from None
+
+
 def _real_won_at(data_dir: Path) -> pd.Series | None:
     path = data_dir / "opportunities.parquet"
     if not path.is_file():
         return None
-    opps = pd.read_parquet(path)
+    opps = _read_table(path)
     if not {"outcome", "closed", "lead_id"} <= set(opps.columns):
         return None
     won = opps[(opps["outcome"] == "won") & opps["lead_id"].notna() & opps["closed"].notna()]
@@ -152,6 +163,18 @@ def _synthetic(scenario: Scenario, fitted: ArrivalFit, mix, split, hold) -> Scen
     )
 
 
+def is_share(measure: str) -> bool:
+    """Whether a held-out *measure* is a share (in [0, 1]) rather than a count."""
+    return measure.startswith("share:") or measure.endswith("_share")
+
+
+def _bounded(measure: str, low: float, high: float) -> tuple[float, float]:
+    """A prediction band cut at what the measure can be: [0, 1] for a share, >= 0 for a
+    count (the t band is symmetric and would otherwise read "-3%")."""
+    top = 1.0 if is_share(measure) else math.inf
+    return min(max(low, 0.0), top), min(max(high, 0.0), top)
+
+
 def _check(real: dict, simulated: list[dict]) -> pd.DataFrame:
     rows = []
     for name, value in real.items():
@@ -161,7 +184,7 @@ def _check(real: dict, simulated: list[dict]) -> pd.DataFrame:
             half = stats.t.ppf(0.975, n - 1) * float(sims.std(ddof=1)) * math.sqrt(1 + 1 / n)
         else:
             half = math.nan
-        low, high = mean - half, mean + half
+        low, high = _bounded(name, mean - half, mean + half)
         rows.append((name, value, mean, low, high, bool(low <= value <= high)))  # NaN: False
     return pd.DataFrame(rows, columns=list(CHECK_COLUMNS))
 
@@ -179,14 +202,18 @@ def backtest(
 ) -> Backtest:
     """Replay the held-out period under both policies and check the calibration on it."""
     from sim.engine.simulation import run
+    from sim.history.import_folder import require_imported
 
     data_dir = Path(data_dir)
+    require_imported(data_dir)  # one line for a folder an import did not finish
     path = data_dir / "leads.parquet"
     if not path.is_file():
         raise ConfigError(f"{data_dir}: no leads.parquet (run 'python -m sim import' first)")
     if labels[0] == labels[1]:
         raise ConfigError(f"labels: both are {labels[0]!r}")
-    leads = pd.read_parquet(path)
+    leads = _read_table(path)
+    if "arrived" not in leads.columns:
+        raise DataError(f"{path}: column 'arrived' missing (not a canonical leads table)")
     split, hold = split_day(leads, holdout_days)
     train = leads[leads["arrived"] < split]
     held = leads[(leads["arrived"] >= split)]
@@ -238,9 +265,10 @@ def write_backtest(result: Backtest, out: str | Path) -> dict[str, Path]:
         "check": confined(out, "calibration_check.csv"),
         "summary": confined(out, "backtest.json"),
     }
-    result.differences.to_csv(paths["comparison"], index=False, lineterminator="\n")
-    frame = result.replay_frame.assign(seed=result.replay_frame["seed"].map(str))
-    frame.to_csv(paths["replications"], index=False, lineterminator="\n")
-    result.check.to_csv(paths["check"], index=False, lineterminator="\n")
+    write_csv(result.differences, paths["comparison"])  # text cells neutralised
+    write_csv(
+        result.replay_frame.assign(seed=result.replay_frame["seed"].map(str)), paths["replications"]
+    )
+    write_csv(result.check, paths["check"])
     paths["summary"].write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
     return paths

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -35,7 +36,14 @@ from sim.history.calibrate import Calibration
 from sim.world.process_spec import ProcessSpec, _default_stages, _default_values
 from sim.world.scenario import Scenario
 
-__all__ = ["NEUTRAL_ODDS", "ProcessFit", "fit_process", "neutral_frictions", "process_block"]
+__all__ = [
+    "NEUTRAL_ODDS",
+    "ProcessFit",
+    "fit_process",
+    "neutral_frictions",
+    "process_block",
+    "write_calibrated_scenario",
+]
 
 NEUTRAL_ODDS = {
     "grade": {"A": 1.0, "B": 1.0, "C": 1.0},
@@ -184,3 +192,24 @@ def process_block(fit: ProcessFit) -> list[str]:
     lines.append("  contract_value:")
     lines += [f"    {band}: {j(value)}" for band, value in p["contract_value"].items()]
     return lines
+
+
+def write_calibrated_scenario(
+    cal: Calibration, target: Path, name: str, replay: str | None = None
+) -> ProcessFit | None:
+    """Write the scenario ``python -m sim calibrate`` writes to *target*: the fitted
+    lead side (:func:`sim.history.scenario_writer.scenario_yaml`) and, when the export
+    has deals, the fitted ``process:`` block.  The file appears only once complete and
+    loadable.  The backtest report uses it too, so both check the same measures."""
+    from sim.history.scenario_writer import scenario_yaml
+    from sim.io.atomic import atomic_path
+    from sim.world.loading import load_scenario
+
+    text = scenario_yaml(cal, name, replay)
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        process = fit_process(load_scenario(tmp), cal)  # what we write must load
+        if process is not None:
+            tmp.write_text(text + "\n".join(process_block(process)) + "\n", encoding="utf-8")
+            load_scenario(tmp)
+    return process

@@ -28,6 +28,7 @@ __all__ = [
     "expected_release",
     "ledger_accounts",
     "monthly_movements",
+    "paired_cost_difference",
     "scenario_contracts",
     "simulated_accounts",
     "statement_timeliness",
@@ -334,3 +335,40 @@ def appealable_lines(accounts: Sequence[ContractAccount]) -> pd.DataFrame:
         .agg(lines=("amount", "size"), amount=("amount", "sum"))
         .reset_index()
     )
+
+
+def paired_cost_difference(
+    costs: pd.DataFrame, baseline: str, candidate: str, confidence: float = 0.95
+) -> dict[str, float]:
+    """*candidate*'s commission cost minus *baseline*'s, paired by replication (both
+    plans see the same contracts and payments in replication *i*: common random
+    numbers), from :func:`commission_cost_replications`' table.
+
+    Returns the plans' mean costs (``baseline``, ``candidate``), the mean difference
+    ``diff`` with its Student-t interval ``low`` / ``high`` (NaN with one replication),
+    ``relative`` (``diff`` over the baseline's mean) and ``n``.
+    """
+    import math
+
+    from scipy import stats
+
+    wide = costs.pivot(index="replication", columns="policy", values="cost")
+    missing = [name for name in (baseline, candidate) if name not in wide]
+    if missing:
+        raise ValueError(f"no costs for plan(s) {missing}; plans: {list(wide.columns)}")
+    d = (wide[candidate] - wide[baseline]).dropna().to_numpy(dtype=float)
+    n = len(d)
+    half = math.nan
+    if n > 1:
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
+    base_mean = float(wide[baseline].mean())
+    diff = float(d.mean()) if n else math.nan
+    return {
+        "baseline": base_mean,
+        "candidate": float(wide[candidate].mean()),
+        "diff": diff,
+        "low": diff - half,
+        "high": diff + half,
+        "relative": diff / base_mean if base_mean else math.nan,
+        "n": float(n),
+    }

@@ -5,7 +5,13 @@ DOMAIN.md 3.7: per customer, each earning line reads like
 -> payable = 1,200,000.00 x 8% x (1 - 2.3%) = 93,792.00``, followed by the freeze-ladder
 movements of the month (frozen, released, written off).  A statement is due by the
 plan's working day of the next month (the 5th) and issued with that month's run.
-HTML is plain escaped markup; the PDF is drawn with reportlab (pure Python).
+
+Both files are drawn from one :class:`StatementDocument` (:func:`statement_document`):
+the same headings, lines and totals, in English or Chinese (``lang``), money with its
+currency (CNY by default) formatted for the language by babel.  HTML is plain escaped
+markup; the PDF is drawn with reportlab and embeds the workbench's CJK font
+(:mod:`sim.io.fonts`), so Chinese rep and customer names print and can be copied out.
+File names keep Chinese names (``2026-02__李明.pdf``) and never put two reps in one file.
 """
 
 from __future__ import annotations
@@ -19,27 +25,39 @@ from decimal import Decimal
 from pathlib import Path
 
 from sim.errors import ConfigError
-from sim.incentives.accounts import ContractAccount, IncentiveRun
+from sim.incentives.accounts import AuditRecord, ContractAccount, IncentiveRun
 from sim.incentives.earnings import ZERO, EarningLine
-from sim.io.output import confined, safe_name
+from sim.incentives.statement_text import (
+    LANGS,
+    TOTAL_ORDER,
+    StatementDocument,
+    amount_text,
+    date_text,
+    label,
+    line_text,
+    money,
+    percent_text,
+    period_text,
+)
+from sim.io.fonts import CJK_FAMILY, font_face_css
+from sim.io.output import confined, distinct_name, unique_names
 
 __all__ = [
+    "LANGS",
     "Statement",
+    "StatementDocument",
     "StatementLine",
     "build_statements",
     "line_steps",
+    "statement_document",
     "write_html",
     "write_pdf",
+    "write_statements",
 ]
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
-
-
-def _percent(rate: Decimal) -> str:
-    text = f"{(rate * 100).normalize():f}"
-    return f"{text}%"
+_money = amount_text
+_percent = percent_text
 
 
 def line_steps(line: EarningLine, bad_debt: Decimal = ZERO) -> str:
@@ -62,13 +80,18 @@ def line_steps(line: EarningLine, bad_debt: Decimal = ZERO) -> str:
 
 @dataclass(frozen=True)
 class StatementLine:
-    """One printed step: date, customer, contract, text, signed amount."""
+    """One printed step: date, customer, contract, text (English), signed amount, and
+    what it was made from (an earning line or a freeze-ladder record), for other
+    languages."""
 
     on: dt.date
     customer_id: str
     contract_id: str
     text: str
     amount: Decimal
+    earning: EarningLine | None = None
+    bad_debt: Decimal = ZERO
+    record: AuditRecord | None = None
 
 
 @dataclass
@@ -116,6 +139,8 @@ def build_statements(
                         contract.contract_id,
                         line_steps(line, bad_debt),
                         line.amount,
+                        earning=line,
+                        bad_debt=bad_debt,
                     )
                 )
                 totals["earned"] = totals.get("earned", ZERO) + line.amount
@@ -131,6 +156,7 @@ def build_statements(
                     f"contract {contract.contract_id}: {record.action.replace('_', ' ')} "
                     f"{_money(record.amount)} ({record.rule}; {record.reason})",
                     record.amount * sign,
+                    record=record,
                 )
             )
             totals[record.action] = totals.get(record.action, ZERO) + record.amount
@@ -143,96 +169,174 @@ def build_statements(
     return [statements[rep] for rep in sorted(statements)]
 
 
-def _html(statement: Statement) -> str:
-    esc = html.escape
-    rows = []
-    for customer, lines in statement.by_customer().items():
-        rows.append(f'<tr class="customer"><th colspan="3">customer {esc(customer)}</th></tr>')
-        rows += [
-            f"<tr><td>{line.on}</td><td>{esc(line.text)}</td>"
-            f'<td class="amount">{_money(line.amount)}</td></tr>'
-            for line in lines
-        ]
-    totals = "".join(
-        f'<tr><th>{esc(k.replace("_", " "))}</th><td class="amount">{_money(v)}</td></tr>'
-        for k, v in statement.totals.items()
+def _line_text(line: StatementLine, lang: str) -> str:
+    return line_text(
+        line.text, lang, earning=line.earning, bad_debt=line.bad_debt, record=line.record
     )
+
+
+def statement_document(
+    statement: Statement, lang: str = "en", currency: str = "CNY"
+) -> StatementDocument:
+    """The printed text of *statement* in *lang* (``en`` or ``zh``), money in *currency*."""
+    when = date_text(statement.issued_on, lang) if statement.issued_on else None
+    issued = label("issued", lang, on=when) if when else label("not_issued", lang)
+    sections = [
+        (
+            label("customer", lang, customer=customer),
+            [
+                (
+                    date_text(line.on, lang),
+                    _line_text(line, lang),
+                    money(line.amount, currency, lang),
+                )
+                for line in lines
+            ],
+        )
+        for customer, lines in statement.by_customer().items()
+    ]
+    order = [k for k in TOTAL_ORDER if k in statement.totals]
+    order += [k for k in statement.totals if k not in TOTAL_ORDER]
+    totals = [
+        (
+            label(f"total.{key}", lang) if key in TOTAL_ORDER else key.replace("_", " "),
+            money(statement.totals[key], currency, lang),
+        )
+        for key in order
+    ]
+    return StatementDocument(
+        lang=lang,
+        title=label(
+            "title", lang, rep=statement.rep_id, period=period_text(statement.period, lang)
+        ),
+        subtitle=label("due", lang, due=date_text(statement.due_on, lang), issued=issued),
+        columns=(label("date", lang), label("step", lang), label("amount", lang)),
+        sections=sections,
+        empty=None if sections else label("no_movement", lang),
+        totals_heading=label("totals", lang),
+        totals=totals,
+    )
+
+
+def _document_text(doc: StatementDocument) -> str:
+    """Every character *doc* prints (for the font subset its HTML embeds)."""
+    cells = [doc.title, doc.subtitle, *doc.columns, doc.totals_heading, doc.empty or ""]
+    for customer, lines in doc.sections:
+        cells += [customer, *(cell for line in lines for cell in line)]
+    cells += [cell for row in doc.totals for cell in row]
+    return "".join(sorted(set("".join(cells))))
+
+
+def _html(doc: StatementDocument, font_css: str | None = None) -> str:
+    esc = html.escape
+    if font_css is None:
+        font_css = font_face_css(_document_text(doc))
+    rows = [
+        "<thead><tr>"
+        + "".join(
+            f"<th{' class=amount' if i == 2 else ''}>{esc(c)}</th>"
+            for i, c in enumerate(doc.columns)
+        )
+        + "</tr></thead>"
+    ]
+    for customer, lines in doc.sections:
+        rows.append(f'<tr class="customer"><th colspan="3">{esc(customer)}</th></tr>')
+        rows += [
+            f'<tr><td class="date">{esc(on)}</td><td>{esc(text)}</td>'
+            f'<td class="amount">{esc(amount)}</td></tr>'
+            for on, text, amount in lines
+        ]
+    if doc.empty:
+        rows.append(f'<tr><td colspan="3">{esc(doc.empty)}</td></tr>')
+    totals = "".join(
+        f'<tr><th>{esc(name)}</th><td class="amount">{esc(value)}</td></tr>'
+        for name, value in doc.totals
+    )
+    lang = "zh-CN" if doc.lang == "zh" else "en"
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Incentive statement {esc(statement.rep_id)} {esc(statement.period)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .6em;text-align:left}}
-.amount{{text-align:right;font-variant-numeric:tabular-nums}}tr.customer th{{background:#eee}}
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(doc.title)}</title>
+<style>{font_css}
+body{{font-family:"{CJK_FAMILY}","PingFang SC","Microsoft YaHei",sans-serif;
+margin:2em auto;max-width:1100px;padding:0 1em;color:#222;line-height:1.5}}
+h1{{font-size:1.5em;margin-bottom:.2em}}h2{{font-size:1.2em;margin-top:1.5em}}
+.scroll{{overflow-x:auto}}table{{border-collapse:collapse;width:100%}}
+td,th{{padding:.3em .6em;text-align:left;vertical-align:top;border-bottom:1px solid #e5e5e5}}
+thead th{{border-bottom:2px solid #555}}.date{{white-space:nowrap}}
+.amount{{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}}
+tr.customer th{{background:#f2f2f2}}table.totals{{width:auto;min-width:24em}}
 </style></head><body>
-<h1>Incentive statement: {esc(statement.rep_id)}, {esc(statement.period)}</h1>
-<p>Due by {statement.due_on}; issued {statement.issued_on or "not yet"}.</p>
-<table>{"".join(rows) or "<tr><td>No movement this month.</td></tr>"}</table>
-<h2>Totals</h2><table>{totals}</table>
+<h1>{esc(doc.title)}</h1>
+<p>{esc(doc.subtitle)}</p>
+<div class="scroll"><table>{"".join(rows)}</table></div>
+<h2>{esc(doc.totals_heading)}</h2><table class="totals">{totals}</table>
 </body></html>
 """
 
 
-def _path(folder: Path, statement: Statement, suffix: str) -> Path:
+def _path(folder: Path, statement: Statement, suffix: str, stem: str | None) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"{folder}: cannot create output folder ({exc.strerror})") from None
-    return confined(folder, safe_name(f"{statement.period}__{statement.rep_id}") + suffix)
+    rep = stem if stem is not None else distinct_name(statement.rep_id)
+    return confined(folder, f"{statement.period}__{rep}{suffix}")
 
 
-def write_html(statement: Statement, folder: str | Path) -> Path:
-    """Write the statement as ``<period>__<rep>.html`` inside *folder*."""
-    path = _path(Path(folder), statement, ".html")
-    path.write_text(_html(statement), encoding="utf-8")
+def write_html(
+    statement: Statement,
+    folder: str | Path,
+    *,
+    lang: str = "en",
+    currency: str = "CNY",
+    stem: str | None = None,
+    font_css: str | None = None,
+) -> Path:
+    """Write the statement as ``<period>__<rep>.html`` inside *folder*; *stem* replaces
+    the rep part (default: the rep id made file-safe, with a hash if that changed it).
+    The page embeds the CJK font cut to its characters (*font_css*, made if not given)."""
+    path = _path(Path(folder), statement, ".html", stem)
+    doc = statement_document(statement, lang, currency)
+    path.write_text(_html(doc, font_css), encoding="utf-8")
     return path
 
 
-def write_pdf(statement: Statement, folder: str | Path) -> Path:
-    """Write the statement as ``<period>__<rep>.pdf`` inside *folder* (reportlab)."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+def write_pdf(
+    statement: Statement,
+    folder: str | Path,
+    *,
+    lang: str = "en",
+    currency: str = "CNY",
+    stem: str | None = None,
+) -> Path:
+    """Write the statement as ``<period>__<rep>.pdf`` inside *folder* (reportlab, CJK font
+    embedded); the same text as :func:`write_html`."""
+    from sim.incentives.statement_pdf import draw_pdf
 
-    path = _path(Path(folder), statement, ".pdf")
-    styles = getSampleStyleSheet()
-    story = [
-        Paragraph(
-            f"Incentive statement: {html.escape(statement.rep_id)}, {statement.period}",
-            styles["Title"],
-        ),
-        Paragraph(
-            f"Due by {statement.due_on}; issued {statement.issued_on or 'not yet'}.",
-            styles["Normal"],
-        ),
-        Spacer(1, 8),
+    path = _path(Path(folder), statement, ".pdf", stem)
+    draw_pdf(statement_document(statement, lang, currency), path)
+    return path
+
+
+def write_statements(
+    statements: Sequence[Statement],
+    folder: str | Path,
+    *,
+    lang: str = "en",
+    currency: str = "CNY",
+) -> list[tuple[Statement, Path, Path]]:
+    """Write every statement as HTML and PDF; rep ids that would share a file name (even
+    ignoring case) are told apart by a short hash.  Returns (statement, html, pdf)."""
+    stems = unique_names(s.rep_id for s in statements)
+    docs = [statement_document(s, lang, currency) for s in statements]
+    font_css = font_face_css("".join(_document_text(doc) for doc in docs))  # one subset
+    options = {"lang": lang, "currency": currency, "font_css": font_css}
+    return [
+        (
+            s,
+            write_html(s, folder, stem=stems[s.rep_id], **options),
+            write_pdf(s, folder, lang=lang, currency=currency, stem=stems[s.rep_id]),
+        )
+        for s in statements
     ]
-    rows = [["date", "step", "amount"]]
-    for customer, lines in statement.by_customer().items():
-        rows.append(
-            ["", Paragraph(f"<b>customer {html.escape(customer)}</b>", styles["Normal"]), ""]
-        )
-        rows += [
-            [str(line.on), Paragraph(html.escape(line.text), styles["Normal"]), _money(line.amount)]
-            for line in lines
-        ]
-    rows += [["", k.replace("_", " "), _money(v)] for k, v in statement.totals.items()]
-    table = Table(rows, colWidths=[70, 560, 90], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("ALIGN", (2, 0), (2, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-                ("FONTSIZE", (0, 0), (-1, -1), 8),
-            ]
-        )
-    )
-    story.append(table)
-    doc = SimpleDocTemplate(
-        str(path),
-        pagesize=landscape(A4),
-        title=f"{statement.rep_id} {statement.period}",
-        invariant=True,
-    )
-    doc.build(story)
-    return path

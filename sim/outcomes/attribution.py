@@ -45,6 +45,7 @@ __all__ = [
     "attribution",
     "attribution_frame",
     "holm",
+    "planted_odds",
     "top_factors",
     "top_factors_text",
 ]
@@ -171,12 +172,13 @@ def _decisions(frame: pd.DataFrame) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-def _fit(outcome: str, frame: pd.DataFrame):
+def _fit(outcome: str, frame: pd.DataFrame, min_stage: int = 0):
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     if outcome == "won":
         data = _decisions(frame)
+        data = data[data["stage"].astype(int) >= min_stage].reset_index(drop=True)
         y = data["pass"]
     else:
         data = frame[(frame["status"] == "won") & frame["cohort"]]
@@ -209,6 +211,7 @@ def attribution(
     outcome: str = "won",
     alpha: float = 0.05,
     min_age_days: float = 60.0,
+    min_stage: int = 0,
 ) -> pd.DataFrame:
     """One row per process factor for *outcome* (``won``, ``cycle_time``, ``deal_size``),
     ranked by evidence: effect with its ``1 - alpha`` interval, p-value, Holm-adjusted
@@ -217,13 +220,18 @@ def attribution(
     ``attrs``: ``n`` observations used (checkpoint decisions for ``won``, won deals
     otherwise), ``open_share`` of the cohort still open, ``outcome``, what ``effect``
     means and the interval's ``confidence``.
+
+    *min_stage* (``won`` only): fit the decisions at checkpoint *min_stage* (0: need
+    diagnosis) and later.  With 0 the odds ratio is one number over all five
+    checkpoints; an effect that acts only after need diagnosis (as the scenario's
+    planted ``process.effects`` do) reads closer to 1 there than with ``min_stage=1``.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r} (known: {', '.join(OUTCOMES)})")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     frame = attribution_frame(results, min_age_days)
-    model, factors, n = _fit(outcome, frame)
+    model, factors, n = _fit(outcome, frame, min_stage)
     names = [f.name for f in factors]
     beta = model.params[names].to_numpy()
     z = model.tvalues[names].to_numpy()
@@ -257,6 +265,31 @@ def attribution(
         open_share=float((status == "open").mean()) if len(status) else math.nan,
     )
     return table
+
+
+def planted_odds(results: RunResult | Sequence[RunResult], min_stage: int = 1) -> dict[str, float]:
+    """The odds ratio the scenario plants (``process.effects``) for each factor, on the
+    scale of an :func:`attribution` ``won`` table fitted with *min_stage*: a binary
+    factor's multiplier, a numeric factor's per-unit multiplier raised to the factor's
+    standard deviation over those decisions; 1 for a factor with no planted effect.
+    The effects act on the checkpoints after need diagnosis only."""
+    runs = _runs(results)
+    effects = runs[0].scenario.process.effects
+    frame = attribution_frame(runs, demo_threshold=effects.demo_threshold)
+    data = _decisions(frame)
+    data = data[data["stage"].astype(int) >= min_stage]
+
+    def per_sd(name: str, odds: float) -> float:
+        return float(odds ** data[name].std(ddof=1)) if len(data) > 1 else math.nan
+
+    planted = {f.name: 1.0 for f in FACTORS}
+    planted["demo_completion_below_60"] = effects.demo_low_odds
+    planted["custom_development"] = effects.custom_development_odds
+    planted["poc_revisions"] = per_sd("poc_revisions", effects.per_poc_revision_odds)
+    planted["requirement_change_rate"] = per_sd(
+        "requirement_change_rate", effects.per_change_rate_odds
+    )
+    return planted
 
 
 def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:

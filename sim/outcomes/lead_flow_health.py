@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim.engine.intake import intake_counts, potential_grades  # the definition intake_counts uses
 from sim.engine.result import RunResult
-from sim.outcomes.fairness import stall_positions
+from sim.outcomes.fairness import stall_positions, stall_segments
 from sim.outcomes.kpis import KPIS
 from sim.outcomes.measurement import window
 from sim.world.clock import SimClock
@@ -32,6 +32,8 @@ __all__ = [
     "funnel_break_points",
     "misrouting_by_month",
     "month_of",
+    "pool_wait_context",
+    "region_balance",
     "sla_threshold",
     "top_stall_positions",
 ]
@@ -265,3 +267,67 @@ def fairness_figures(results: Runs) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["kpi", "value", "unit", "description"])
+
+
+def pool_wait_context(results: Runs) -> dict[str, float]:
+    """Why leads waited in the routing pool, pooled over the runs: ``stretches`` and
+    ``hours`` of pool waiting in the window, and ``off_shift_share``, the share of
+    those hours spent by stretches that began while no rep's calendar was working (a
+    lead of a night, a weekend or a holiday waiting for the next shift), with
+    ``off_shift_stretch_share`` the same as a share of the stretches."""
+    from sim.engine.team import build_calendar
+
+    stretches = hours = off_stretches = off_hours = 0.0
+    for r in _runs(results):
+        seg = stall_segments(r)
+        seg = seg[(seg["start"] >= r.scenario.warmup_hours) & (seg["position"] == "pool")]
+        used = sorted(set(r.reps["calendar"]))
+        calendars = [
+            build_calendar(r.scenario.calendars[key], r.scenario.start, r.scenario.horizon_days)
+            for key in used
+            if key in r.scenario.calendars
+        ]
+        off = np.array(
+            [not any(c.is_working(float(t)) for c in calendars) for t in seg["start"]], dtype=bool
+        )
+        stretches += len(seg)
+        hours += float(seg["hours"].sum())
+        off_stretches += float(off.sum())
+        off_hours += float(seg["hours"].to_numpy()[off].sum()) if len(seg) else 0.0
+    return {
+        "stretches": stretches,
+        "hours": hours,
+        "off_shift_share": off_hours / hours if hours > 0 else float("nan"),
+        "off_shift_stretch_share": off_stretches / stretches if stretches else float("nan"),
+    }
+
+
+def region_balance(results: Runs) -> pd.DataFrame:
+    """Leads and reps per region, pooled over the runs: region, leads (assigned window
+    leads arriving there), lead_share, reps, rep_share, cross_region (leads whose first
+    rep is of another region), cross_region_share (of the region's leads).  A region
+    with a larger share of the leads than of the reps sends leads elsewhere when the
+    routing ignores regions."""
+    rows = []
+    for r in _runs(results):
+        leads = window(r)
+        leads = leads[leads["first_rep"].notna()]
+        region = r.reps.set_index("rep_id")["region"]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "region": leads["region"].astype(str),
+                    "leads": 1,
+                    "cross_region": (leads["first_rep"].map(region) != leads["region"]).astype(int),
+                }
+            )
+        )
+    table = pd.concat(rows, ignore_index=True).groupby("region")[["leads", "cross_region"]].sum()
+    reps = _runs(results)[0].reps["region"].astype(str).value_counts()
+    table = table.reindex(sorted(set(table.index) | set(reps.index)), fill_value=0)
+    table["reps"] = reps.reindex(table.index, fill_value=0).astype(np.int64)
+    table["lead_share"] = table["leads"] / max(int(table["leads"].sum()), 1)
+    table["rep_share"] = table["reps"] / max(int(table["reps"].sum()), 1)
+    table["cross_region_share"] = table["cross_region"] / table["leads"].where(table["leads"] > 0)
+    columns = ["leads", "lead_share", "reps", "rep_share", "cross_region", "cross_region_share"]
+    return table[columns].rename_axis("region").reset_index()

@@ -15,6 +15,8 @@
     grid:                     # ... and/or one variant per combination of values
       seed: [1, 2]
       sla.reclaim_hours: [4, 8]   # a dotted key: an override path, as for run --set
+    lang: zh                  # report language (en | zh) of every variant; a variant's
+                              # own lang: wins, and a grid may list lang: [en, zh]
 
 Variants are the named ones crossed with the grid's combinations (either alone is fine);
 a variant's parameters are the shared ones, then its own, then its grid values.  Each
@@ -46,17 +48,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import ConfigError
-from sim.io.output import confined, safe_name
+from sim.io.output import confined, safe_name, unique_names
 from sim.io.overrides import parse_override
 from sim.io.paths import project_root, resolve
 from sim.io.safe_yaml import load_mapping, parse_scalar
 from sim.io.validation import validate
+from sim.reports.i18n import Lang
 from sim.reports.notebook_inputs import (
     POLICY_PARAMETERS,
     overridden_inputs,
     split_parameters,
     write_inputs,
 )
+from sim.reports.page import embed_cjk_font
 from sim.reports.rendering import ReportError, find_notebook, notebook_parameters, run_report
 from sim.world.loading import load_policy, load_scenario
 
@@ -73,10 +77,11 @@ __all__ = [
 
 
 class BatchVariant(BaseModel):
-    """One named variant: its notebook parameters."""
+    """One named variant: its notebook parameters (``lang``: its report language)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1)
+    lang: Lang | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -86,6 +91,7 @@ class BatchSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str | None = None
     parallel: int | None = Field(None, ge=1)
+    lang: Lang | None = None  # every variant's report language
     parameters: dict[str, Any] = Field(default_factory=dict)
     variants: list[BatchVariant] = Field(default_factory=list)
     grid: dict[str, list[Any]] = Field(default_factory=dict)
@@ -109,6 +115,11 @@ def _label(value: Any) -> str:
     return Path(value).stem if isinstance(value, str) and value.endswith(".yaml") else str(value)
 
 
+def _lang(lang: str | None) -> dict[str, str]:
+    """The ``lang`` notebook parameter a batch's or a variant's ``lang:`` gives."""
+    return {} if lang is None else {"lang": lang}
+
+
 def variants(spec: BatchSpec, source: str = "batch") -> list[tuple[str, dict[str, Any]]]:
     """``(file-safe name, parameters)`` of every variant, in file order."""
     named = spec.variants or [BatchVariant(name="_", parameters={})]
@@ -117,17 +128,22 @@ def variants(spec: BatchSpec, source: str = "batch") -> list[tuple[str, dict[str
         for values in itertools.product(*spec.grid.values())
     ]
     out: list[tuple[str, dict[str, Any]]] = []
-    seen: dict[str, str] = {}
     for variant in named:
         for combo in combos:
             parts = [variant.name] if spec.variants else []
             parts += [f"{key}-{_label(value)}" for key, value in combo.items()]
-            name = safe_name("__".join(parts))
-            if name in seen:
+            name = "__".join(parts)
+            if any(name == seen for seen, _ in out):
                 raise ConfigError(f"{source}: two variants are both named {name!r}")
-            seen[name] = name
-            out.append((name, {**spec.parameters, **variant.parameters, **combo}))
-    return out
+            out.append(
+                (
+                    name,
+                    {**spec.parameters, **_lang(spec.lang)}
+                    | {**variant.parameters, **_lang(variant.lang), **combo},
+                )
+            )
+    stems = unique_names(name for name, _ in out)  # 华东/华北, 'rep li'/'rep-li' differ
+    return [(stems[name], parameters) for name, parameters in out]
 
 
 @dataclass(frozen=True)
@@ -178,34 +194,80 @@ class RenderedVariant:
     error: str | None
 
 
-def _render(notebook: str, name: str, params: dict[str, Any], folder: str) -> tuple[str, str]:
+def _render(
+    notebook: str, name: str, params: dict[str, Any], folder: str, allowed: tuple[str, ...] = ()
+) -> tuple[str, str]:
     """Render one variant (runs in a pool process): ``('ok', html)`` or ``('error', text)``."""
     try:
-        return "ok", str(run_report(notebook, params, report_name=name, out_dir=folder))
+        html_path = run_report(
+            notebook, params, report_name=name, out_dir=folder, allowed_notebooks=allowed
+        )
+        return "ok", str(html_path)
     except (ReportError, ConfigError) as exc:
         return "error", str(exc).splitlines()[0]
 
 
-def _index_page(title: str, folder: Path, rendered: list[RenderedVariant]) -> str:
+def _index_page(notebook: Path, name: str, folder: Path, rendered: list[RenderedVariant]) -> str:
+    """The batch's index: a title, the settings all variants share, one line per variant
+    (its own parameters in words, a link, a status badge) and the render footer."""
+    from sim.reports import page
+
+    known = page.default_values(notebook_parameters(notebook))
+    given = [dict(r.parameters) for r in rendered]
+    shared = {k: v for k, v in given[0].items() if all(g.get(k) == v for g in given)}
+    varying = {k for g in given for k in g} - set(shared)
+    # the footer states what every variant shares; what varies is on each variant's line
+    values = {k: v for k, v in {**known, **shared}.items() if k not in varying}
+    lang = page.report_lang(values)
+    heading = page.report_heading(_notebook(notebook), notebook.stem)
+    subject = page.subject_name({**known, **shared}) if "scenario" not in varying else None
+    title = page.page_title(heading, " · ".join(filter(None, (subject, name))))
+    ok_word, failed_word = ("已生成", "失败") if lang == "zh" else ("rendered", "failed")
     rows = []
-    for variant in rendered:
-        shown = ", ".join(f"{k}={_label(v)}" for k, v in variant.parameters.items())
+    for variant, params in zip(rendered, given, strict=True):
+        own = {k: v for k, v in params.items() if k not in shared}
+        words = html.escape(page.describe_parameters(own, lang) or "—")
         if variant.html is not None:
             link = variant.html.relative_to(folder).as_posix()
             cell = f'<a href="{html.escape(link)}">{html.escape(variant.name)}</a>'
-            status = "rendered"
+            status = f'<span class="rag rag-green">{ok_word}</span>'
         else:
             cell = html.escape(variant.name)
-            status = f"failed: {html.escape(variant.error or '')}"
-        rows.append(f"<tr><td>{cell}</td><td>{html.escape(shown)}</td><td>{status}</td></tr>")
+            error = html.escape(variant.error or "")
+            status = f'<span class="rag rag-red">{failed_word}</span> {error}'
+        rows.append(f"<tr><td>{cell}</td><td>{words}</td><td>{status}</td></tr>")
+    head = ("报告", "参数", "状态") if lang == "zh" else ("report", "parameters", "status")
+    common = html.escape(page.describe_parameters(shared, lang))
+    failed = sum(r.error is not None for r in rendered)
+    if lang == "zh":
+        summary = f"共 {len(rendered)} 个变体：{len(rendered) - failed} 个已生成，{failed} 个失败。"
+        common = f"所有变体共用：{common}" if common else ""
+    else:
+        summary = f"{len(rendered)} variants: {len(rendered) - failed} rendered, {failed} failed."
+        common = f"Shared by every variant: {common}" if common else ""
+    footer = page.footer_html(page.render_facts(values, lang=lang))
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
-        "border-bottom:1px solid #ddd;text-align:left}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><table><tr><th>report</th><th>parameters</th>"
-        "<th>status</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n"
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        '<meta charset="utf-8"><meta name="viewport" content="width=device-width, '
+        f'initial-scale=1"><title>{html.escape(title)}</title>'
+        "<style>body{font-family:system-ui,sans-serif;margin:2em 0;color:#222}"
+        f"{page.page_css()}</style></head><body><main>"
+        f"<h1>{html.escape(title)}</h1>"
+        + f"<p>{summary}</p>"
+        + (f'<p class="batch-shared">{common}</p>' if common else "")
+        + '<div class="table-scroll"><table class="batch-index"><tr>'
+        + "".join(f"<th>{h}</th>" for h in head)
+        + "</tr>\n"
+        + "\n".join(rows)
+        + f"\n</table></div></main>{footer}</body></html>\n"
     )
+
+
+def _notebook(path: Path) -> Any:
+    """The notebook at *path* (for its title)."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
 
 
 def run_batch(
@@ -216,6 +278,7 @@ def run_batch(
     extra: Mapping[str, Any] | None = None,
     out_dir: str | Path | None = None,
     source: str = "batch",
+    allowed_notebooks: tuple[str, ...] = (),
 ) -> tuple[Path, list[RenderedVariant]]:
     """Render every variant of *spec* (parameters: *extra* override the shared ones).
 
@@ -223,7 +286,7 @@ def run_batch(
     raise ConfigError before any kernel starts; a variant whose notebook fails is
     reported in its :class:`RenderedVariant` (and on the index page), not raised.
     """
-    path = find_notebook(notebook)
+    path = find_notebook(notebook, allowed_notebooks)
     if extra:
         spec = spec.model_copy(update={"parameters": {**spec.parameters, **extra}})
     todo = check_variants(path, spec, source)
@@ -239,7 +302,7 @@ def run_batch(
     workers = spec.parallel or min(len(todo), os.cpu_count() or 1)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = [
-            pool.submit(_render, str(path), c.name, p, str(folder))
+            pool.submit(_render, str(path), c.name, p, str(folder), allowed_notebooks)
             for c, p in zip(todo, render, strict=True)
         ]
         outcomes = [future.result() for future in futures]
@@ -253,7 +316,8 @@ def run_batch(
         for c, (status, value) in zip(todo, outcomes, strict=True)
     ]
     index = confined(folder, "index.html")
-    index.write_text(_index_page(f"{path.stem}: {name}", folder, rendered), encoding="utf-8")
+    index_html = _index_page(path, name, folder, rendered)
+    index.write_text(embed_cjk_font(index_html), encoding="utf-8")
     manifest = [{"name": r.name, "parameters": r.parameters, "error": r.error} for r in rendered]
     confined(folder, "batch.json").write_text(
         json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
@@ -283,11 +347,19 @@ def cmd_report_batch(args: Any) -> int:
         )
     batch_path = resolve(args.batch)
     spec = load_batch(batch_path)
+    if getattr(args, "lang", None) is not None:  # --lang: the batch's language
+        spec = spec.model_copy(update={"lang": args.lang})
     extra = {name: parse_scalar(value) for name, value in args.parameter}
     extra.update(parse_override(item) for item in args.overrides)  # dotted: override paths
     name = spec.name or Path(args.batch).stem
     index, rendered = run_batch(
-        args.notebook, spec, name=name, extra=extra, out_dir=args.out, source=str(args.batch)
+        args.notebook,
+        spec,
+        name=name,
+        extra=extra,
+        out_dir=args.out,
+        source=str(args.batch),
+        allowed_notebooks=tuple(args.allow_notebook or ()),
     )
     failed = [r for r in rendered if r.error is not None]
     for variant in failed:

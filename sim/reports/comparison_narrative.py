@@ -1,8 +1,9 @@
 """A plain-language reading of a before/after policy comparison, for sales managers.
 
-:func:`comparison_narrative` turns the table of :func:`sim.experiments.replications.paired_differences`
-into a markdown list: one overall line, then, for each headline KPI that has values, the
-baseline and candidate means, the change with its 95% interval and whether it is a clear
+:func:`comparison_narrative` turns the table of
+:func:`sim.experiments.replications.paired_differences` into a markdown list: one
+overall line, then, for each headline KPI that has values, the baseline and candidate
+means, the change with its 95% interval and whether it is a clear
 improvement; then every other KPI of the table that is clearly worse, so that a cost
 outside the headline list is never hidden.  Given the new reps' waits per policy, the
 new-rep line reads them as censored data (share still waiting, Kaplan-Meier median)
@@ -19,10 +20,11 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from sim.errors import ConfigError
+from sim.experiments.sensitivity import lookup
+from sim.io.safe_text import escape_markdown
 from sim.outcomes.fairness import new_rep_wait_survival
 from sim.outcomes.kpis import all_kpis
 from sim.reports.scenario_narrative import format_hours
-from sim.experiments.sensitivity import lookup
 
 __all__ = [
     "HEADLINE_KPIS",
@@ -112,8 +114,8 @@ def _duration(hours: float, clock: str) -> str:
 
 def format_level(value: float, unit: str, kpi: str = "") -> str:
     """A KPI value in words: ``format_level(0.25, "share") == "25%"``, hours as
-    :func:`sim.reports.scenario_narrative.format_hours` (business hours when *kpi* is a business-hours
-    KPI), ``"3.5 days"``, counts rounded; NaN gives ``"n/a"``."""
+    :func:`sim.reports.scenario_narrative.format_hours` (business hours when *kpi* is a
+    business-hours KPI), ``"3.5 days"``, counts rounded; NaN gives ``"n/a"``."""
     if not _finite(value):
         return "n/a"
     if unit == "h":
@@ -280,11 +282,13 @@ def comparison_narrative(
     baseline: str = "before",
     candidate: str = "after",
     new_rep_waits: Mapping[str, pd.DataFrame] | None = None,
+    lang: str = "en",
 ) -> str:
     """A markdown bullet list reading *differences* (from
     :func:`sim.experiments.replications.paired_differences`) for the :data:`HEADLINE_KPIS`.
 
-    *baseline* and *candidate* are the labels the text uses for the two policies.  Each
+    *baseline* and *candidate* are the labels the text uses for the two policies (escaped
+    for Markdown, as they are user text).  Each
     bullet gives ``baseline -> candidate``, the change with its 95% interval (and relative
     change when the baseline is not 0) and the verdict.  KPIs whose baseline or candidate
     mean is NaN are skipped; with none left the list says so.  Every other KPI of
@@ -295,8 +299,13 @@ def comparison_narrative(
     *new_rep_waits* (optional): label -> the pooled :func:`sim.outcomes.fairness.new_rep_waits`
     rows of that policy; when given for both labels, the new-rep bullet reports the
     share still waiting at the end and the Kaplan-Meier median instead of reading the
-    mean, which counts censored waits as ended.
+    mean, which counts censored waits as ended.  Another *lang* than "en": the
+    catalogue's reading (:func:`sim.reports.comparison_reading.comparison_reading`).
     """
+    if lang != "en":  # the catalogue's reading, in the report's language
+        from sim.reports.comparison_reading import comparison_reading
+
+        return comparison_reading(differences, baseline, candidate, lang, new_rep_waits)
     table = differences[differences["kpi"].isin(list(HEADLINE_KPIS))].copy()
     table["order"] = table["kpi"].map(list(HEADLINE_KPIS).index)
     table = table.sort_values("order", kind="stable")
@@ -313,6 +322,9 @@ def comparison_narrative(
         if new_rep_waits is not None and {baseline, candidate} <= set(new_rep_waits)
         else None
     )
+    if waits is not None:  # the labels are user text: escaped for Markdown from here on
+        waits = {escape_markdown(k): v for k, v in waits.items()}
+    baseline, candidate = escape_markdown(baseline), escape_markdown(candidate)
     bullets = [_overall(table, baseline, candidate, others)]
     for _, row in table.iterrows():
         if row["kpi"] == "new_rep_days_to_valid_lead" and waits is not None:

@@ -35,6 +35,7 @@ __all__ = [
     "LeadAttributes",
     "Qualification",
     "ReplayArrivals",
+    "ReportSettings",
     "Scenario",
 ]
 
@@ -57,11 +58,16 @@ class HolidaySpec(BaseModel):
         if self.country is None:
             return self
         import holidays  # slow import: only when a calendar names a country
+        from holidays.registry import EntityLoader
 
-        supported = holidays.list_supported_countries()
-        if self.country not in supported:
+        # The codes holidays.list_supported_countries() gives, without importing every
+        # country's module (it does, which costs a start-up of ~0.3 s); the one named
+        # is imported to read its subdivisions.
+        if self.country not in set(EntityLoader.get_country_codes()):
             raise ValueError(f"unknown holiday country {self.country!r} (ISO code, e.g. CN, US)")
-        if self.subdiv is not None and self.subdiv not in supported[self.country]:
+        if self.subdiv is None:
+            return self
+        if self.subdiv not in getattr(holidays, self.country).subdivisions:
             raise ValueError(f"unknown subdivision {self.subdiv!r} of {self.country}")
         return self
 
@@ -286,6 +292,24 @@ class Qualification(BaseModel):
         return self
 
 
+class ReportSettings(BaseModel):
+    """How reports on this scenario read: ``lang`` (``en`` or ``zh``; ``report --lang``
+    overrides it) and ``currency`` (ISO 4217 code of the money shown, default CNY)."""
+
+    model_config = _STRICT
+    lang: Literal["en", "zh"] = "en"
+    currency: str = "CNY"
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        from babel.numbers import list_currencies  # slow import: only when a file sets one
+
+        if value not in list_currencies():
+            raise ValueError(f"unknown currency {value!r} (ISO 4217 code, e.g. CNY, USD)")
+        return value
+
+
 class Scenario(BaseModel):
     """The world: team, calendars, arrivals, lead attributes, qualification odds and,
     optionally, the sales process that qualified leads go through (``process:``)."""
@@ -312,6 +336,7 @@ class Scenario(BaseModel):
     leads: LeadAttributes = LeadAttributes()
     qualification: Qualification = Qualification()
     process: ProcessSpec | None = None  # opportunity stage model (sim.process.pipeline); None: none
+    report: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:

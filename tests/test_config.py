@@ -101,13 +101,13 @@ def test_homogeneous_arrivals_count():
 
 def test_overrides_set_nested_values_and_lists():
     data = {"a": {"b": 1}, "items": [{"x": 1}, {"x": 2}]}
-    out = apply_overrides(data, ["a.b=2.5", "items.1.x=true", "new.key=[1, 2]"], "f")
+    out = apply_overrides(data, ["a.b=2.5", "items.1.x=true", "new.key=[1, 2]"])
     assert out == {"a": {"b": 2.5}, "items": [{"x": 1}, {"x": True}], "new": {"key": [1, 2]}}
     assert data["a"]["b"] == 1  # the input is not modified
     with pytest.raises(ConfigError, match="not an index"):
-        apply_overrides(data, ["items.5.x=1"], "f")
+        apply_overrides(data, ["items.5.x=1"])
     with pytest.raises(ConfigError, match=r"cannot set .c. on a int"):
-        apply_overrides(data, ["a.b.c=1"], "f")
+        apply_overrides(data, ["a.b.c=1"])
     items = [
         "horizon_days=1",
         "policy.sla.clock=calendar",

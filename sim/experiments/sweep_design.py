@@ -175,8 +175,8 @@ def _raw_files(spec: SweepSpec) -> dict[str, dict[str, Any]]:
     scenario = load_mapping(resolve(spec.scenario))
     policy = load_mapping(resolve(spec.policy)) if spec.policy is not None else {}
     return {
-        "scenario": apply_overrides(scenario, scenario_sets, spec.scenario, models["scenario"]),
-        "policy": apply_overrides(policy, policy_sets, spec.policy or "policy", models["policy"]),
+        "scenario": apply_overrides(scenario, scenario_sets, models["scenario"]),
+        "policy": apply_overrides(policy, policy_sets, models["policy"]),
     }
 
 

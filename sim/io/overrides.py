@@ -126,13 +126,12 @@ def _needs_default(data: dict[str, Any], parts: list[str]) -> bool:
 def apply_overrides(
     data: dict[str, Any],
     overrides: Iterable[str],
-    source: str,
     model: type[BaseModel] | None = None,
 ) -> dict[str, Any]:
     """A deep copy of *data* with every ``dotted.key=value`` override set.
 
-    *model* validates *data* for the defaults of missing mappings (none when omitted).
-    *source* is kept for callers; errors name the override itself.
+    *model* validates *data* for the defaults of missing mappings (none when omitted);
+    errors name the override itself.
     """
     original = data
     data = copy.deepcopy(data)

@@ -23,7 +23,7 @@ __all__ = ["load_policy", "load_scenario"]
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read and validate a scenario YAML file, after applying ``key=value`` overrides."""
-    data = apply_overrides(load_mapping(path), overrides, str(path), Scenario)
+    data = apply_overrides(load_mapping(path), overrides, Scenario)
     arrivals = data.get("arrivals")
     if isinstance(arrivals, dict) and isinstance(arrivals.get("replay"), str):  # file-relative
         data["arrivals"] = {**arrivals, "replay": Path(path).parent / arrivals["replay"]}
@@ -39,7 +39,7 @@ def load_policy(path: str | Path | None, overrides: Iterable[str] = ()) -> Polic
     if path is None:
         if not overrides:
             return default_policy()
-        data = apply_overrides({}, overrides, "policy", policy_model())
+        data = apply_overrides({}, overrides, policy_model())
         return validate(policy_model(), data, "policy")
-    data = apply_overrides(load_mapping(path), overrides, str(path), policy_model())
+    data = apply_overrides(load_mapping(path), overrides, policy_model())
     return validate(policy_model(), data, str(path))

@@ -13,7 +13,6 @@ be negative: a negative value is ``negative_number``.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +33,8 @@ class Parsed:
     problem: pd.Series  # reason text, or None
     notes: dict[str, pd.Series] = field(default_factory=dict)  # note -> rows it applies to
     date_only: pd.Series | None = None
-    unmapped: Counter = field(default_factory=Counter)
+    unmapped: dict[str, pd.Series] = field(default_factory=dict)  # source value -> its rows
+    text: pd.Series | None = None  # the cells after the blank value and the value map
 
 
 def _parse_datetime(text: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Series]:
@@ -57,20 +57,23 @@ def parse_field(text: pd.Series, name: str, kind: str, spec: FieldSpec) -> Parse
     """Canonical values of one field, with a problem reason per row (None when fine)."""
     problem = pd.Series(None, index=text.index, dtype=object)
     notes: dict[str, pd.Series] = {}
-    unmapped: Counter = Counter()
+    unmapped: dict[str, pd.Series] = {}
     text = text.astype(str).str.strip()
     blank = text == ""
+    filled = blank & (spec.blank is not None)
     if spec.blank is not None and blank.any():
         notes[f"blank -> {spec.blank!r}"] = blank
         text = text.where(~blank, str(spec.blank))
     if spec.values:
-        known = text.isin(list(spec.values)) | (text == "")
+        # a blank given its value is the mapping's own choice, never "outside the map"
+        known = text.isin(list(spec.values)) | (text == "") | filled
         outside = text[~known]
         if len(outside) and spec.unmapped == "quarantine":
             problem[~known] = "unmapped_value"
         elif len(outside) and spec.unmapped == "warn":
-            unmapped.update(outside.tolist())
-        text = text.map(lambda v: str(spec.values.get(v, v)))
+            unmapped = {v: (text == v) & ~known for v in pd.unique(outside)}
+        mapped = text.map({k: str(v) for k, v in spec.values.items()})
+        text = mapped.where(mapped.notna(), text).astype(object)
     missing = text == ""
     date_only = None
     if kind == "datetime":
@@ -92,7 +95,7 @@ def parse_field(text: pd.Series, name: str, kind: str, spec: FieldSpec) -> Parse
         problem[values.isna() & ~missing & problem.isna()] = "bad_flag"
     else:
         values = text.where(~missing).astype("string")
-    return Parsed(values, problem, notes, date_only, unmapped)
+    return Parsed(values, problem, notes, date_only, unmapped, text)
 
 
 def constant_column(spec: FieldSpec, n: int, index: pd.Index) -> pd.Series:

@@ -12,6 +12,7 @@ folder without the marker in one line: ``DATA: was not completely written: rerun
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,12 @@ from sim.io.atomic import (
     managed,
     mark_complete,
     require_complete,
-    write_frame,
 )
+from sim.io.atomic import write_frame as write_dataframe
 from sim.io.locks import folder_lock
 from sim.io.output import confined
-from sim.io.quarantine import write_quarantine
+from sim.io.quarantine import quarantine_frame, write_quarantine
+from sim.io.safe_text import write_csv
 
 __all__ = [
     "IMPORT_COMMAND",
@@ -46,10 +48,26 @@ REPORT_FILE = "import_report.json"
 QUARANTINE_FILE = "quarantine.csv"
 
 
+def write_frame(table: pd.DataFrame | Path, path: Path) -> None:
+    """Put one canonical table at *path*, atomically: a DataFrame written as Parquet, or
+    the Parquet file a streamed import spilled, copied (never loaded whole)."""
+    if isinstance(table, pd.DataFrame):
+        write_dataframe(table, path)
+        return
+    with atomic_path(path) as tmp:
+        shutil.copyfile(table, tmp)
+
+
 def _report(result: Any) -> dict:
+    snapshot = getattr(result, "snapshot", None)
     return {
         "mapping": result.mapping.name,
         "country": result.mapping.country,
+        "snapshot": snapshot.isoformat() if snapshot is not None else None,
+        "derived_leads": bool(getattr(result, "derived_leads", False)),
+        "created_reps": list(getattr(result, "created_reps", [])),
+        "missing_reps": dict(sorted(getattr(result, "missing_reps", {}).items())),
+        "currency": result.mapping.currency,
         "totals": result.totals(),
         "counts": result.counts.to_dict(orient="records"),
         "notes": result.notes.to_dict(orient="records"),
@@ -65,21 +83,39 @@ def write_import(result: Any, out: str | Path) -> dict[str, Path]:
     with folder_lock(out, IMPORT_COMMAND):
         begin_folder(out)
         paths = {}
+        files = getattr(result.tables, "paths", {})
         for table in SCHEMA:
             path = confined(out, f"{table}.parquet")
-            if table in result.tables:
+            if table in files:  # a streamed import: copy its file, never load it whole
+                write_frame(files[table], path)
+                paths[table] = path
+            elif table in result.tables:
                 write_frame(result.tables[table], path)
                 paths[table] = path
             else:
                 path.unlink(missing_ok=True)
         paths["quarantine"] = confined(out, QUARANTINE_FILE)
         with atomic_path(paths["quarantine"]) as tmp:
-            write_quarantine(result.quarantine, tmp)
+            if hasattr(result, "quarantine_chunks"):
+                write_quarantine_chunks(result.quarantine_chunks(), tmp)
+            else:
+                write_quarantine(result.quarantine, tmp)
         paths["report"] = confined(out, REPORT_FILE)
         text = json.dumps(_report(result), indent=2, default=str) + "\n"
         atomic_write_text(paths["report"], text)
         mark_complete(out, [path.name for path in paths.values()], IMPORT_COMMAND)
     return paths
+
+
+def write_quarantine_chunks(chunks: Any, path: Path) -> None:
+    """``quarantine.csv`` from chunks of quarantined rows, byte for byte as
+    :func:`~sim.io.quarantine.write_quarantine` writes them all at once."""
+    first = True
+    for chunk in chunks:
+        write_csv(chunk, path, mode="w" if first else "a", header=first)
+        first = False
+    if first:
+        write_quarantine(quarantine_frame([]), path)
 
 
 def require_imported(data_dir: str | Path) -> list[str]:

@@ -1,35 +1,42 @@
 """Importing a CRM export: read, validate row by row, write canonical tables.
 
 :func:`import_export` reads every file a mapping names (CSV or Parquet, every cell as
-text so ids keep leading zeros; :mod:`sim.history.export_files`), turns each mapped column into
-its canonical type (:mod:`sim.history.field_parsing`), and sorts each row into *accepted* or
-*quarantined*, never dropping one silently.  A record whose fields do not line up with
-the header is quarantined as a whole (``bad_field_count``); any other row is
-quarantined for its first problem, in field order: a required field missing
-(``missing``), text that is no date / number / flag (``bad_date``, ``bad_number``,
-``bad_flag``), a value outside the map when the field quarantines those
-(``unmapped_value``), a repeated key (``duplicate``: the first row is kept), an outcome
-other than won / lost / open (``bad_outcome``); then, across tables, a reference to a lead
-or contract that is not in the accepted table (``unknown_lead``, ``unknown_contract``) and
-a deal closed on a day before its lead's first contact (``closed_before_arrival``).
-Accepted rows may carry *notes* (a blank mapped to a value, a channel default applied, a
-date placed by the date-only rule), counted by reason.  The counts always reconcile:
-rows read = accepted + quarantined, per file and in total (:meth:`ImportResult.check`).
-Quarantined rows and counts are the shared records of :mod:`sim.io.quarantine`.
+text so ids keep leading zeros; :mod:`sim.history.export_files`), in batches, turns each
+mapped column into its canonical type (:mod:`sim.history.field_parsing`), and sorts each
+row into *accepted* or *quarantined*, never dropping one silently
+(:mod:`sim.history.import_stream`).  A record whose fields do not line up with the
+header is quarantined as a whole (``bad_field_count``); any other row is quarantined
+for its first problem, in field order: a required field missing (``missing``), text that
+is no date / number / flag (``bad_date``, ``bad_number``, ``bad_flag``), an amount with
+more decimals than its currency (``too_many_decimals``), a currency that is no code or
+has no rate (``bad_currency``, ``no_rate``), a value outside the map when the field
+quarantines those (``unmapped_value``), an outcome other than won / lost / open
+(``bad_outcome``), a repeated key (``duplicate``: the first row is kept); then, across
+tables, a reference to a row that is not in the accepted table (``unknown_lead``,
+``unknown_contract``, ``unknown_rep``, ``unknown_opportunity``, or ``<x>_quarantined``
+when that row was rejected) and a deal closed on a day before its lead's first contact
+(``closed_before_arrival``).  Accepted rows may carry *notes* (a blank mapped to a value,
+a channel default applied, a date placed by the date-only rule), counted by reason.
+The counts always reconcile: rows read = accepted + quarantined, per file and in total
+(:meth:`ImportResult.check`).  Quarantined rows and counts are the shared records of
+:mod:`sim.io.quarantine`.
+
+The accepted tables live as Parquet files in a work folder (never all in memory);
+``result.tables[name]`` reads one when asked, and :func:`write_import` copies them.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from sim.errors import ConfigError, DataError
-from sim.history.export_files import read_table
-from sim.history.field_parsing import constant_column, parse_field
+from sim.history.derived_leads import CREATED_NOTE
 from sim.history.import_folder import (
     QUARANTINE_FILE,
     REPORT_FILE,
@@ -37,7 +44,8 @@ from sim.history.import_folder import (
     require_imported,
     write_import,
 )
-from sim.history.mapping import OUTCOMES, SCHEMA, MappingSpec, TableSpec
+from sim.history.import_stream import StreamOutcome, stream_import
+from sim.history.mapping import MappingSpec
 from sim.io.quarantine import (
     COUNT_COLUMNS,
     QUARANTINE_COLUMNS,
@@ -53,34 +61,107 @@ __all__ = [
     "QUARANTINE_FILE",
     "REPORT_FILE",
     "ImportResult",
+    "TableFiles",
     "import_export",
     "read_imported",
     "require_imported",
     "summary_lines",
+    "useless_error",
     "write_import",
 ]
 
 
-@dataclass
-class ImportResult:
-    """Accepted canonical tables, quarantined rows, counts and notes of one import."""
+class TableFiles(MutableMapping):
+    """The accepted tables of an import, by name: each read from its Parquet file when
+    asked (``paths`` gives the files; ``rows`` counts without reading).  Setting a table
+    writes the DataFrame to the work folder; deleting one drops it from the import."""
 
-    mapping: MappingSpec
-    tables: dict[str, pd.DataFrame]
-    quarantine: pd.DataFrame  # QUARANTINE_COLUMNS, one row per QuarantinedRow
-    counts: pd.DataFrame  # COUNT_COLUMNS: table, file, read, accepted, quarantined
-    notes: pd.DataFrame  # table, field, note, count
-    unmapped: pd.DataFrame  # table, field, value, count: source values outside the map
-    channels_without_defaults: list[str] = field(default_factory=list)
+    def __init__(self, paths: dict[str, Path], work: Path, keep: object = None) -> None:
+        self.paths = dict(paths)
+        self.work = work
+        self._keep = keep  # the work folder lives as long as its tables are reachable
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return pd.read_parquet(self.paths[table])
+
+    def __setitem__(self, table: str, frame: pd.DataFrame) -> None:
+        path = self.work / f"{table}.set.parquet"
+        frame.to_parquet(path, index=False)
+        self.paths[table] = path
+
+    def __delitem__(self, table: str) -> None:
+        del self.paths[table]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def rows(self, table: str) -> int:
+        """Rows of *table*, from the file's metadata."""
+        return pq.ParquetFile(self.paths[table]).metadata.num_rows
+
+
+class ImportResult:
+    """Accepted canonical tables, quarantined rows, counts and notes of one import.
+
+    ``tables``: :class:`TableFiles`; ``quarantine``: QUARANTINE_COLUMNS, one row per
+    QuarantinedRow (read from the spill when asked); ``counts``: COUNT_COLUMNS per file;
+    ``notes``: table, field, note, count; ``unmapped``: table, field, value, count
+    (accepted rows whose source value is outside the map); ``reasons``: quarantined rows
+    per (table, source column, reason); ``snapshot``: the export's date; ``derived_leads``:
+    leads made from deals; ``created_reps``: reps made from deals; ``missing_reps``: rows
+    quarantined per rep named by a deal but missing from the reps table.
+    """
+
+    def __init__(self, mapping: MappingSpec, outcome: StreamOutcome, work: object) -> None:
+        self.mapping = mapping
+        self._work = work  # keeps the work folder alive as long as the result
+        self.tables = TableFiles(outcome.tables, Path(work.name), work)
+        self._quarantine_files = [outcome.quarantine[t] for t in sorted(outcome.quarantine)]
+        self.counts = pd.DataFrame(outcome.counts, columns=list(COUNT_COLUMNS))
+        self.notes = _counter_frame(outcome.notes, ["table", "field", "note", "count"])
+        self.unmapped = _counter_frame(outcome.unmapped, ["table", "field", "value", "count"])
+        self.reasons = Counter(outcome.reasons)
+        self.derived = dict(outcome.derived)
+        self.derived_leads = "leads" in outcome.derived
+        self.created_reps = list(outcome.created_reps)
+        self.missing_reps = Counter(outcome.missing_reps)
+        self.converted = outcome.converted
+        snapshot = mapping.snapshot or (outcome.latest.date() if outcome.latest else None)
+        self.snapshot = snapshot
+        defaults = mapping.channel_defaults
+        self.channels_without_defaults = (
+            sorted(outcome.channels - set(defaults)) if defaults else []
+        )
+
+    @property
+    def quarantine(self) -> pd.DataFrame:
+        """Every quarantined row (QUARANTINE_COLUMNS), sorted by table, file and row."""
+        parts = [pd.read_parquet(path) for path in self._quarantine_files]
+        if not parts:
+            return quarantine_frame([])
+        frame = pd.concat(parts, ignore_index=True).loc[:, list(QUARANTINE_COLUMNS)]
+        return frame.astype({"row": "int64"}).reset_index(drop=True)
+
+    def quarantine_chunks(self) -> Iterator[pd.DataFrame]:
+        """The quarantined rows in bounded chunks, in the order of :attr:`quarantine`."""
+        from sim.history.import_spill import read_batches
+
+        for path in self._quarantine_files:
+            for chunk in read_batches(path):
+                yield chunk.loc[:, list(QUARANTINE_COLUMNS)].astype({"row": "int64"})
 
     def check(self) -> None:
         """Raise DataError unless rows read = accepted + quarantined, per file and table."""
         c = self.counts
-        check_counts(self.file_counts(), len(self.quarantine))
-        for table, frame in self.tables.items():
+        check_counts(self.file_counts(), sum(self.reasons.values()))
+        for table in self.tables:
             accepted = int(c.loc[c["table"] == table, "accepted"].sum())
-            if accepted != len(frame):
-                raise DataError(f"{table}: {len(frame)} rows accepted, counts say {accepted}")
+            rows = self.tables.rows(table) - self.derived.get(table, 0)
+            if accepted != rows:
+                raise DataError(f"{table}: {rows} rows accepted, counts say {accepted}")
 
     def file_counts(self) -> list[FileCount]:
         """The per-file counts as :class:`~sim.io.quarantine.FileCount` records."""
@@ -94,237 +175,25 @@ class ImportResult:
         """Rows read, accepted and quarantined over all files."""
         return {k: int(self.counts[k].sum()) for k in ("read", "accepted", "quarantined")}
 
-
-# --- one table -----------------------------------------------------------------------
-
-
-def _validate_table(
-    table: str, spec: TableSpec, raw: pd.DataFrame, keys: list[str]
-) -> tuple[pd.DataFrame, pd.DataFrame, Counter, Counter]:
-    """Parse every mapped field of *raw*; return (all rows parsed, problems, notes, unmapped).
-
-    The problems frame has one row per raw row: ``column`` and ``reason`` of the first
-    problem in field order (None when the row is fine) and ``problems``: all of them.
-    """
-    schema = SCHEMA[table]
-    out = raw[["source_file", "source_row"]].copy()
-    out.attrs["columns"] = {}
-    reasons: list[pd.Series] = []
-    note_masks: dict[tuple[str, str], pd.Series] = {}
-    unmapped: Counter = Counter()
-    for name, fspec in spec.columns.items():
-        text = raw[fspec.column] if fspec.column else constant_column(fspec, len(raw), raw.index)
-        parsed = parse_field(text, name, schema[name], fspec)
-        out[name] = parsed.values
-        out.attrs["columns"][name] = fspec.column
-        if parsed.date_only is not None:
-            out[f"{name}_date_only"] = parsed.date_only.astype(bool)
-        problem = parsed.problem.copy()
-        if name in spec.required:
-            problem[out[name].isna() & problem.isna()] = "missing"
-        if name == "outcome":
-            bad = out[name].notna() & ~out[name].isin(OUTCOMES) & problem.isna()
-            problem[bad] = "bad_outcome"
-        reasons.append(problem.rename(name))
-        note_masks.update({(name, k): v for k, v in parsed.notes.items()})
-        unmapped.update({(name, k): v for k, v in parsed.unmapped.items()})
-    problems = pd.concat(reasons, axis=1) if reasons else pd.DataFrame(index=raw.index)
-    first_col = problems.notna().idxmax(axis=1).where(problems.notna().any(axis=1))
-    verdict = pd.DataFrame({"column": first_col, "reason": None, "problems": ""}, index=raw.index)
-    for i in np.flatnonzero(first_col.notna().to_numpy()):
-        row = problems.iloc[i]
-        verdict.iat[i, 1] = row[first_col.iat[i]]
-        verdict.iat[i, 2] = "; ".join(f"{c}: {r}" for c, r in row.dropna().items())
-    ragged = (raw["source_fields"] != raw["source_width"]).to_numpy()
-    if ragged.any():  # a record whose fields do not line up with the header: nothing is sure
-        verdict.loc[ragged, "column"] = "(record)"
-        verdict.loc[ragged, "reason"] = "bad_field_count"
-        verdict.loc[ragged, "problems"] = [
-            f"(record): {n} fields, the header has {w}"
-            for n, w in zip(raw["source_fields"][ragged], raw["source_width"][ragged], strict=True)
-        ]
-    if keys:
-        fine = verdict["reason"].isna()
-        dup = out[keys].where(fine).duplicated(keep="first") & fine
-        verdict.loc[dup, "column"] = keys[0]
-        verdict.loc[dup, "reason"] = "duplicate"
-        verdict.loc[dup, "problems"] = f"{keys[0]}: duplicate"
-    return out, verdict, note_masks, unmapped
+    def useless_tables(self) -> list[str]:
+        """Tables that read rows and accepted none (the import is of no use then)."""
+        per_table = self.counts.groupby("table", sort=False)[["read", "accepted"]].sum()
+        return [t for t, row in per_table.iterrows() if row["read"] > 0 and row["accepted"] == 0]
 
 
-def _place_date_only(frame: pd.DataFrame, rule) -> Counter:
-    """Apply the date-only rule to the accepted rows; count the placed values per field."""
-    notes: Counter = Counter()
-    for column in [c for c in frame.columns if c.endswith("_date_only")]:
-        name = column.removesuffix("_date_only")
-        mask = frame[column].to_numpy(dtype=bool)
-        if not mask.any():
-            continue
-        day = frame.loc[mask, name]
-        start = pd.Timedelta(hours=rule.window[0].hour, minutes=rule.window[0].minute)
-        if rule.rule == "fixed":
-            offset = pd.Timedelta(hours=rule.time.hour, minutes=rule.time.minute)
-            frame.loc[mask, name] = day + offset
-        else:
-            end = pd.Timedelta(hours=rule.window[1].hour, minutes=rule.window[1].minute)
-            k = day.groupby(day).cumcount().to_numpy()
-            n = day.groupby(day).transform("size").to_numpy()
-            frac = (k + 0.5) / n
-            frame.loc[mask, name] = day + start + pd.to_timedelta(frac * (end - start).value, "ns")
-        frame[name] = frame[name].dt.round("s")
-        notes[(name, f"date only -> placed by rule {rule.rule}")] = int(mask.sum())
-    return notes
-
-
-# --- the whole import ----------------------------------------------------------------
-
-
-def _mark(verdict: pd.DataFrame, rows: pd.Series, column: str, reason: str) -> None:
-    verdict.loc[rows, ["column", "reason", "problems"]] = [column, reason, f"{column}: {reason}"]
-
-
-def _check_references(table, column, accepted, seen, tables, verdicts, mapping, kept) -> None:
-    """Rows of *table* whose *column* names no accepted row: ``unknown_<x>`` when the id
-    was never seen, ``<x>_quarantined`` when its row was rejected."""
-    if table not in tables or column not in tables[table]:
-        return
-    frame, verdict = tables[table], verdicts[table]
-    bad = frame[column].notna() & ~frame[column].isin(accepted) & verdict["reason"].isna()
-    target = column.removesuffix("_id")
-    reason = np.where(frame[column].isin(seen), f"{target}_quarantined", f"unknown_{target}")
-    for why in np.unique(reason[bad.to_numpy()]):
-        rows = bad & (reason == why)
-        if mapping.checks.unknown_reference == "quarantine":
-            _mark(verdict, rows, column, str(why))
-        else:
-            kept[(table, column, str(why))] += int(rows.sum())
-
-
-def _check_order(table, when, accepted_leads, tables, verdicts, mapping, kept) -> None:
-    """Deals closed (contracts signed) on a day before their lead's first contact."""
-    if table not in tables or when not in tables[table] or "lead_id" not in tables[table]:
-        return
-    frame, verdict = tables[table], verdicts[table]
-    by_lead = accepted_leads.set_index("lead_id")
-    lead_arrived = frame["lead_id"].map(by_lead["arrived"].dt.normalize())
-    closed_day = frame[when].dt.normalize()
-    bad = (closed_day < lead_arrived).fillna(False) & verdict["reason"].isna()
-    reason = f"{when}_before_arrival"
-    if mapping.checks.closed_before_arrival == "quarantine":
-        _mark(verdict, bad, when, reason)
-    else:
-        kept[(table, when, reason)] += int(bad.sum())
-    if "arrived_date_only" in by_lead:
-        date_only = frame["lead_id"].map(by_lead["arrived_date_only"]).eq(True)
-        same = (closed_day == lead_arrived) & date_only & verdict["reason"].isna()
-        kept[(table, when, "on the day of a date-only arrival")] += int(same.sum())
-
-
-def _cross_checks(tables: dict[str, pd.DataFrame], verdicts, mapping: MappingSpec) -> Counter:
-    """Reference and ordering checks across tables; counts kept (not quarantined) rows.
-
-    Leads are final first; then deals and contracts (references, then dates); payments
-    last, so a payment of a contract rejected by any check is ``contract_quarantined``.
-    """
-    kept: Counter = Counter()
-    leads = tables["leads"]
-    accepted_leads = leads.loc[verdicts["leads"]["reason"].isna()]
-    lead_ids, all_leads = set(accepted_leads["lead_id"].dropna()), set(leads["lead_id"].dropna())
-    context = (tables, verdicts, mapping, kept)
-    for table, when in (("opportunities", "closed"), ("contracts", "signed")):
-        _check_references(table, "lead_id", lead_ids, all_leads, *context)
-        _check_order(table, when, accepted_leads, *context)
-    if "contract_id" in tables.get("contracts", {}):
-        ok = verdicts["contracts"]["reason"].isna()
-        ids = tables["contracts"]["contract_id"]
-        accepted = set(ids[ok].dropna())
-        _check_references("payments", "contract_id", accepted, set(ids.dropna()), *context)
-    return kept
-
-
-def _channel_defaults(leads: pd.DataFrame, mapping: MappingSpec) -> Counter:
-    notes: Counter = Counter()
-    if "channel" not in leads:
-        return notes
-    for channel, defaults in mapping.channel_defaults.items():
-        of_channel = leads["channel"] == channel
-        for name, value in defaults.items():
-            if name not in leads:
-                leads[name] = pd.Series(pd.NA, index=leads.index, dtype=_dtype(name))
-            fill = of_channel & leads[name].isna()
-            if fill.any():
-                leads.loc[fill, name] = value
-                notes[(name, f"channel default for {channel}")] = int(fill.sum())
-    return notes
-
-
-def _dtype(name: str) -> str:
-    return {"number": "float64", "flag": "boolean"}.get(SCHEMA["leads"][name], "string")
-
-
-def import_export(export_dir: str | Path, mapping: MappingSpec) -> ImportResult:
-    """Read and validate every table *mapping* names under *export_dir*."""
+def import_export(
+    export_dir: str | Path, mapping: MappingSpec, batch_rows: int = 50_000
+) -> ImportResult:
+    """Read and validate every table *mapping* names under *export_dir*, *batch_rows*
+    records at a time (memory is bounded by the batch, not by the export)."""
     export_dir = Path(export_dir)
     if not export_dir.is_dir():
         raise ConfigError(f"{export_dir}: export folder not found")
-    raws, parsed, verdicts, masks = {}, {}, {}, {}
-    notes, unmapped = Counter(), Counter()
-    for table, spec in mapping.tables.items():
-        raw = read_table(export_dir, table, spec)
-        frame, verdict, table_notes, table_unmapped = _validate_table(
-            table, spec, raw, mapping.key_fields(table)
-        )
-        raws[table], parsed[table], verdicts[table] = raw, frame, verdict
-        masks[table] = table_notes
-        unmapped.update({(table, *k): v for k, v in table_unmapped.items()})
-    kept = _cross_checks(parsed, verdicts, mapping)
-    notes.update({(t, c, f"kept: {r}"): n for (t, c, r), n in kept.items() if n})
-    tables, quarantine, counts = {}, [], []  # QuarantinedRow, FileCount records
-    for table, frame in parsed.items():
-        verdict = verdicts[table]
-        bad = verdict["reason"].notna().to_numpy()
-        q = frame.loc[bad, ["source_file", "source_row"]].copy()
-        raw = raws[table].loc[bad]
-        q["column"] = verdict.loc[bad, "column"].map(
-            lambda c, cols=frame.attrs["columns"]: cols.get(c) or c
-        )
-        q["reason"] = verdict.loc[bad, "reason"]
-        q["problems"] = verdict.loc[bad, "problems"]
-        q["value"] = [
-            str(raw.at[i, col]) if col in raw.columns else ""
-            for i, col in zip(q.index, q["column"], strict=True)
-        ]
-        quarantine += [
-            QuarantinedRow(table, file, int(row), column, reason, value, problems)
-            for file, row, column, reason, value, problems in q[
-                ["source_file", "source_row", "column", "reason", "value", "problems"]
-            ].itertuples(index=False)
-        ]
-        for (name, note), mask in masks[table].items():
-            if n := int((mask.to_numpy() & ~bad).sum()):
-                notes[(table, name, note)] += n
-        accepted = frame.loc[~bad].reset_index(drop=True)
-        notes.update(
-            {(table, *k): v for k, v in _place_date_only(accepted, mapping.date_only).items()}
-        )
-        if table == "leads":
-            notes.update({(table, *k): v for k, v in _channel_defaults(accepted, mapping).items()})
-        accepted.attrs = {}
-        tables[table] = accepted
-        per_file = frame.assign(bad=bad).groupby("source_file", sort=True)["bad"]
-        for file, flags in per_file:
-            counts.append(FileCount(table, file, len(flags), int((~flags).sum()), int(flags.sum())))
-    result = ImportResult(
-        mapping=mapping,
-        tables=tables,
-        quarantine=quarantine_frame(quarantine)
-        .sort_values(["table", "file", "row"], kind="stable")
-        .reset_index(drop=True),
-        counts=pd.DataFrame(counts, columns=list(COUNT_COLUMNS)),
-        notes=_counter_frame(notes, ["table", "field", "note", "count"]),
-        unmapped=_counter_frame(unmapped, ["table", "field", "value", "count"]),
-        channels_without_defaults=_undefaulted(tables["leads"], mapping),
-    )
+    if batch_rows < 1:
+        raise ConfigError(f"batch rows: must be >= 1, got {batch_rows}")
+    work = tempfile.TemporaryDirectory(prefix="sim-import-")
+    outcome = stream_import(export_dir, mapping, Path(work.name), batch_rows)
+    result = ImportResult(mapping, outcome, work)
     result.check()
     return result
 
@@ -334,41 +203,90 @@ def _counter_frame(counter: Counter, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _undefaulted(leads: pd.DataFrame, mapping: MappingSpec) -> list[str]:
-    """Channels seen in the accepted leads that ``channel_defaults`` does not list."""
-    if "channel" not in leads or not mapping.channel_defaults:
-        return []
-    return sorted(set(leads["channel"].dropna()) - set(mapping.channel_defaults))
-
-
 # --- output --------------------------------------------------------------------------
 
 
+def _rep_counts(reps: Counter, most: int = 10) -> str:
+    """``rep (N rows), ...``: the reps with the most rows first, at most *most* named."""
+    top = sorted(reps.items(), key=lambda item: (-item[1], item[0]))
+    named = ", ".join(f"{rep} ({n} rows)" for rep, n in top[:most])
+    return named + (f", and {len(top) - most} more" if len(top) > most else "")
+
+
 def summary_lines(result: ImportResult) -> list[str]:
-    """The printed import report: counts per file, reasons, notes, reconciliation."""
+    """The printed import report: counts per file, reasons, notes, warnings, totals.
+
+    ``warning: ... (N rows kept as is)`` counts accepted rows only; ``warning: <table>:
+    all N rows quarantined`` flags a table the import is useless for (the CLI then exits
+    2)."""
     lines = []
     for row in result.counts.itertuples(index=False):
         lines.append(
             f"{row.table}: {row.file}: read {row.read}, accepted {row.accepted}, "
             f"quarantined {row.quarantined}"
         )
-    reasons = result.quarantine.groupby(["table", "column", "reason"], sort=True).size()
-    for (table, column, reason), n in reasons.items():
-        lines.append(f"quarantined: {table}.{column}: {reason}: {n}")
+    for (table, column, reason), n in sorted(result.reasons.items()):
+        line = f"quarantined: {table}.{column}: {reason}: {n}"
+        if reason == "unknown_rep" and result.missing_reps:
+            line += " (not in the reps table: " + _rep_counts(result.missing_reps) + ")"
+        lines.append(line)
     for row in result.notes.itertuples(index=False):
-        lines.append(f"note: {row.table}.{row.field}: {row.note}: {row.count}")
+        line = f"note: {row.table}.{row.field}: {row.note}: {row.count}"
+        if row.note == CREATED_NOTE and result.created_reps:
+            more = ", ..." if len(result.created_reps) > 10 else ""
+            line += f" ({', '.join(result.created_reps[:10])}{more})"
+        lines.append(line)
+    if result.converted:
+        lines.append(
+            f"note: amounts converted to {result.mapping.currency}: {result.converted} rows"
+        )
     for row in result.unmapped.itertuples(index=False):
         lines.append(
             f"warning: {row.table}.{row.field}: value {row.value!r} is not in the mapping's "
-            f"values ({row.count} rows kept as is)"
+            f"values ({row.count} accepted rows kept as is)"
         )
     if result.channels_without_defaults:
         lines.append(
             "warning: channels without channel_defaults: "
             + ", ".join(result.channels_without_defaults)
         )
+    for table in result.useless_tables():
+        lines.append(f"warning: {table}: {_useless(result, table)}")
+    if result.snapshot is not None:
+        source = "mapping" if result.mapping.snapshot else "latest date in the export"
+        lines.append(f"snapshot: {result.snapshot.isoformat()} ({source})")
     t = result.totals()
     lines.append(
         f"total: read {t['read']} = accepted {t['accepted']} + quarantined {t['quarantined']}"
     )
     return lines
+
+
+def _useless(result: ImportResult, table: str) -> str:
+    """'all N rows quarantined (top reasons)' for a table that accepted nothing."""
+    read = int(result.counts.loc[result.counts["table"] == table, "read"].sum())
+    reasons = Counter()
+    for (t, column, reason), n in result.reasons.items():
+        if t == table:
+            reasons[f"{column}: {reason}"] += n
+    top = ", ".join(f"{k} {n}" for k, n in reasons.most_common(3))
+    return f"all {read} rows quarantined ({top}); nothing of it can be used"
+
+
+def useless_error(result: ImportResult) -> DataError | None:
+    """The one-line error of an import with a table that accepted no row (None if none)."""
+    tables = result.useless_tables()
+    if not tables:
+        return None
+    table = tables[0]
+    example = ""
+    for chunk in result.quarantine_chunks():
+        rows = chunk[chunk["table"] == table]
+        if len(rows):
+            r = rows.iloc[0]
+            example = f"; e.g. {r['file']} row {r['row']}: {r['column']} = {r['value']!r}"
+            break
+    return DataError(
+        f"{table}: {_useless(result, table)}{example}: check the mapping's formats and "
+        "values against the file; nothing was written"
+    )

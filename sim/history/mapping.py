@@ -20,6 +20,7 @@ compare days, not the placed times.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.history.mapping_checks import check_mapping
 from sim.io.safe_yaml import load_mapping
 from sim.io.validation import validate
 from sim.world.lead_attributes import LEAD_ATTRIBUTES as ATTRIBUTES
@@ -39,7 +41,9 @@ __all__ = [
     "DEFAULT_DATE_FORMATS",
     "KEYS",
     "LEAD_ATTRIBUTES",
+    "OUTCOMES",
     "SCHEMA",
+    "TABLE_ORDER",
     "DateOnlyRule",
     "FieldSpec",
     "MappingSpec",
@@ -59,15 +63,26 @@ SCHEMA: dict[str, dict[str, FieldType]] = {
         **{attr.name: attr.kind for attr in ATTRIBUTES},
         "customer_id": "id",
     },
-    "reps": {"rep_id": "id", "region": "category", "hire_date": "datetime"},
+    "reps": {
+        "rep_id": "id",
+        "region": "category",
+        "hire_date": "datetime",
+        "manager": "category",
+        "team": "category",
+    },
     "opportunities": {
         "opportunity_id": "id",
         "lead_id": "id",
         "rep_id": "id",
         "outcome": "category",
+        "created": "datetime",
         "closed": "datetime",
         "amount": "number",
+        "currency": "category",
         "segment": "category",
+        "product": "category",
+        "account": "id",
+        "channel": "category",
     },
     "contracts": {
         "contract_id": "id",
@@ -75,15 +90,18 @@ SCHEMA: dict[str, dict[str, FieldType]] = {
         "rep_id": "id",
         "signed": "datetime",
         "amount": "number",
+        "currency": "category",
     },
     "payments": {
         "payment_id": "id",
         "contract_id": "id",
         "amount": "number",
+        "currency": "category",
         "invoiced": "datetime",
         "due": "datetime",
         "paid": "datetime",
     },
+    "stage_history": {"opportunity_id": "id", "stage": "category", "entered": "datetime"},
 }
 """Canonical tables, their fields and each field's type (a lead's attributes are those
 of :mod:`sim.world.lead_attributes`; their kinds are field types)."""
@@ -95,7 +113,11 @@ KEYS: dict[str, str] = {
     "contracts": "contract_id",
     "payments": "payment_id",
 }
-"""The id field of each table (unique when mapped, unless ``unique`` says otherwise)."""
+"""The id field of each table (unique when mapped, unless ``unique`` says otherwise);
+``stage_history`` has none (a deal enters many stages)."""
+
+TABLE_ORDER = ("reps", "leads", "opportunities", "contracts", "payments", "stage_history")
+"""The order tables are imported in: a table's references point at earlier ones."""
 
 LEAD_ATTRIBUTES = tuple(f for f in SCHEMA["leads"] if f not in {"lead_id", "arrived", "channel"})
 """Lead fields besides id, arrival and channel: the attributes, and the customer (the
@@ -194,10 +216,23 @@ class Checks(BaseModel):
     model_config = _STRICT
     closed_before_arrival: Literal["quarantine", "keep"] = "quarantine"
     unknown_reference: Literal["quarantine", "keep"] = "quarantine"
+    unknown_rep: Literal["quarantine", "create"] = "quarantine"
+    """A deal (or contract) whose rep is not in the mapped reps table: quarantined
+    (``unknown_rep``), or kept and the rep created in ``reps.parquet`` with
+    ``created_from = "opportunities"`` and a printed note.  Without a reps table every
+    rep named by a deal is created, with a note."""
 
 
 class MappingSpec(BaseModel):
-    """A whole mapping file."""
+    """A whole mapping file.
+
+    ``tables`` needs ``leads`` or, for a deal-only export, ``opportunities`` with a
+    ``created`` date (the import then derives one lead per deal).  ``snapshot`` is the
+    export's date (default: its latest date); ``currency`` the currency of every amount
+    (or the reporting currency ``currency_rates`` converts to: an inline map of code to
+    rate, or a CSV file ``currency,rate`` relative to the mapping file); ``minor_units``
+    overrides the currency's decimals (ISO 4217; 2 when unknown).
+    """
 
     model_config = _STRICT
     name: str = "mapping"
@@ -208,45 +243,46 @@ class MappingSpec(BaseModel):
     tables: dict[str, TableSpec]
     channel_defaults: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     checks: Checks = Checks()
+    snapshot: dt.date | None = None
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    currency_rates: dict[str, Decimal] | str | None = None
+    minor_units: int | None = Field(None, ge=0, le=6)
+
+    @field_validator("currency_rates", mode="before")
+    @classmethod
+    def _rates_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):  # YAML reads 7.1 as a float: keep the digits written
+            return {k: str(v) if isinstance(v, int | float) else v for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _known_fields(self) -> MappingSpec:
-        if "leads" not in self.tables:
-            raise ValueError("tables must include leads")
-        for table, spec in self.tables.items():
-            if table not in SCHEMA:
-                raise ValueError(f"unknown table {table!r} (known: {', '.join(SCHEMA)})")
-            fields = SCHEMA[table]
-            for name in (*spec.columns, *spec.required, *(spec.unique or [])):
-                if name not in fields:
-                    raise ValueError(
-                        f"tables.{table}: unknown field {name!r} (known: {', '.join(fields)})"
-                    )
-            for name in (*spec.required, *(spec.unique or [])):
-                if name not in spec.columns:
-                    raise ValueError(f"tables.{table}: field {name!r} is listed but not mapped")
-        leads = self.tables["leads"]
-        for name in ("lead_id", "arrived"):
-            if name not in leads.columns:
-                raise ValueError(f"tables.leads: field {name!r} must be mapped")
-        for channel, defaults in self.channel_defaults.items():
-            for name in defaults:
-                if name not in LEAD_ATTRIBUTES:
-                    raise ValueError(
-                        f"channel_defaults.{channel}: unknown attribute {name!r} "
-                        f"(known: {', '.join(LEAD_ATTRIBUTES)})"
-                    )
+        check_mapping(self, SCHEMA, LEAD_ATTRIBUTES, OUTCOMES)
         return self
+
+    @property
+    def deal_only(self) -> bool:
+        """True when the export has no leads table: leads are derived from the deals."""
+        return "leads" not in self.tables
 
     def key_fields(self, table: str) -> list[str]:
         """Fields whose combination must be unique in *table*."""
         spec = self.tables[table]
         if spec.unique is not None:
             return list(spec.unique)
-        key = KEYS[table]
+        key = KEYS.get(table)
         return [key] if key in spec.columns else []
 
 
 def load_mapping_spec(path: str | Path) -> MappingSpec:
-    """Read and validate a mapping YAML file; problems are one ConfigError line each."""
-    return validate(MappingSpec, load_mapping(path), str(path))
+    """Read and validate a mapping YAML file; problems are one ConfigError line each.
+
+    A ``currency_rates`` file name is read here (relative to the mapping file), so the
+    spec always holds the rates themselves."""
+    data = load_mapping(path)
+    rates = data.get("currency_rates") if isinstance(data, dict) else None
+    if isinstance(rates, str):
+        from sim.history.money import read_rates
+
+        data = {**data, "currency_rates": read_rates(Path(path).parent / rates, str(path))}
+    return validate(MappingSpec, data, str(path))

@@ -103,13 +103,16 @@ def test_written_scenario_loads_and_states_its_sources(calibration, tmp_path):
     path.write_text(scenario_yaml(calibration, "fitted"))
     scenario = load_scenario(path)
     assert isinstance(scenario.arrivals, PoissonArrivals)
+    # the rate at the end of the fitted window (the chosen arrival model), not the mean
     assert scenario.arrivals.leads_per_month == pytest.approx(
-        calibration.arrivals.leads_per_month, rel=1e-3
+        calibration.arrivals.rate_at_end, rel=1e-3
     )
     assert len(scenario.team.members()) == 8
     assert scenario.team.members()[0].id == "001"
     text = path.read_text()
-    for phrase in ("# Arrivals:", "Weekday profile", "Cycle time", "Win rate", "KS", "Payments"):
+    phrases = ("# Arrivals:", "# Arrival model:", "Cross-validation", "Weekday profile")
+    phrases += ("Cycle time", "Win rate", "KS", "Payments", "Win rate among closed deals")
+    for phrase in phrases:
         assert phrase in text
 
 
@@ -139,3 +142,50 @@ def test_calibration_is_byte_identical(imported, tmp_path):
     assert main(["calibrate", str(imported[0]), "--out", str(a)]) == 0
     assert main(["calibrate", str(imported[0]), "--out", str(b), "--name", "a"]) == 0
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_reps_with_deals_missing_from_the_reps_table_are_kept_and_named(imported, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    data = tmp_path / "data"
+    shutil.copytree(imported[0], data)
+    reps = pd.read_parquet(data / "reps.parquet")
+    opps = pd.read_parquet(data / "opportunities.parquet")
+    top = opps.loc[opps["outcome"] == "won", "rep_id"].value_counts().index[0]  # top seller
+    reps[reps["rep_id"] != top].to_parquet(data / "reps.parquet")
+    cal = fit(data)
+    row = cal.reps.set_index("rep_id").loc[top]
+    assert row["won"] == (opps.loc[opps["outcome"] == "won", "rep_id"] == top).sum()
+    assert not row["in_reps_table"] and row["deals"] == (opps["rep_id"] == top).sum()
+    assert [n for n in cal.notes if "missing from the reps table" in n and top in n]
+    path = tmp_path / "fitted.yaml"
+    path.write_text(scenario_yaml(cal, "fitted"))
+    assert "# NOTE: 1 rep(s) with deals are missing" in path.read_text()
+    assert top in {m.id for m in load_scenario(path).team.members()}
+    assert len(load_scenario(path).team.members()) == 8
+
+
+def test_deal_only_export_with_open_deals_calibrates_with_censoring(tmp_path):
+    import json
+
+    from test_censored_fits import _deal_export
+
+    tables, report = _deal_export(np.random.Generator(np.random.PCG64(2)))
+    tables["leads"]["channel"] = "web_form"
+    for name, frame in tables.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    report |= {"mapping": "deals", "derived_leads": True}
+    (tmp_path / "import_report.json").write_text(json.dumps(report))
+    cal = fit(tmp_path)
+    d = cal.deals
+    assert d.n_open > 0.35 * d.n and d.unit == "deal"
+    assert cal.win_rate == pytest.approx(d.win_probability) == pytest.approx(0.3, rel=0.05)
+    assert cal.cycle_target_days == pytest.approx(d.cycle_mean_days)
+    assert cal.cycle_target_days == pytest.approx(25 * np.exp(0.125), rel=0.1)
+    assert len(cal.cycle.censored) > 0.3 * d.n  # the cycle fit used the open deals
+    assert d.win_rate_closed == pytest.approx(d.n_won / (d.n_won + d.n_lost))
+    assert cal.reps["rep_id"].tolist() == ["r1"] and cal.notes == []
+    text = scenario_yaml(cal, "deals")
+    assert "Win rate among closed deals" in text and f"{d.n_open} open" in text

@@ -100,7 +100,10 @@ def test_calibration_of_olist(imported, tmp_path):
     assert np.isnan(a.hour_ks)  # no time of day in the data
     assert a.trend_per_month > 0  # Olist's lead flow grew over the year
     assert len(cal.mixes["channels"]) == 10
-    assert cal.win_rate == pytest.approx(841 / 8000)
+    # eventual P(won) of a lead once wins are recorded (the first win is 2017-12-05, six
+    # months after the first lead: the 2017 leads enter then), above the share won
+    assert 841 / 8000 < cal.win_rate < 0.15 and cal.deals.cure.truncated > 1500
+    assert 45 < cal.cycle_target_days < 55
     assert len(cal.reps) == 22
     assert cal.cycle.chosen == "lognormal" and cal.cycle.ks < 0.1
     assert len(cal.cycle.sample) == 841

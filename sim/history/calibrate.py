@@ -2,16 +2,25 @@
 
 :func:`fit` reads canonical tables (``python -m sim import``) and estimates:
 
-- **arrivals**: the mean rate (leads per month over the observed days), a weekday
-  profile (leads per weekday, divided by the number of such days observed), an hour
-  profile from the leads whose time of day is real (none when most arrival times were
-  placed by the date-only rule) and a linear trend of weekly counts;
+- **arrivals** (:mod:`sim.history.arrival_fit`): the mean rate, weekday and hour profiles
+  (no hour profile when most arrivals were date-only) and the arrival model chosen by
+  rolling-origin cross-validation (constant, linear or log-linear level, with or without
+  a weekday profile, on the whole or the recent window), after leaving out the
+  incomplete tail of a truncated export;
 - **channel mix** and the other lead attribute mixes the export carries;
-- **cycle times** (first contact -> won, in days; from the arrival *day* when the
-  arrival was date-only) with log-normal, gamma and exponential fits by maximum
-  likelihood, each with its Kolmogorov-Smirnov distance; the closest is chosen;
-- **win rates** overall and per channel (leads with a won deal / leads), and each rep's
-  median cycle (``close_cycle_days``, used by capability-match routing);
+- **deal outcomes** (:mod:`sim.history.deal_outcomes`): open deals are right-censored at
+  the snapshot date; the eventual win probability (Aalen-Johansen, lost as a competing
+  risk), the win rate among closed deals, the censoring-aware mean and median won cycle
+  (lead arrival -> won; from the arrival *day* when it was date-only); exports of won
+  deals only: a mixture cure model per lead (:mod:`sim.history.cure_fit`);
+- **cycle times** with log-normal, gamma and exponential fits by maximum likelihood,
+  open deals counted as censored observations (:mod:`sim.history.censored`), each with
+  its Kolmogorov-Smirnov distance; the closest is chosen;
+- **win rates**: ``win_rate`` is the eventual win probability per lead (what the
+  deal-stage model must reproduce); per channel, the share of leads with a won deal;
+- **reps**: every rep of the reps table and every rep named by a deal (never dropped; the
+  ones missing from the reps table are listed in ``notes``), each with its won deals and
+  median won cycle (``close_cycle_days``, used by capability-match routing);
 - **payment delays** (paid - due, days) when payments are present: share paid late and
   a fit of the days late.
 
@@ -27,15 +36,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.errors import DataError
+from sim.history.arrival_fit import ArrivalFit, fit_arrivals
+from sim.history.censored import MIN_FOR_FIT, DurationFit, fit_duration
+from sim.history.deal_outcomes import DealOutcomes, arrival_reference, deal_outcomes
 from sim.world.lead_attributes import LEAD_ATTRIBUTES
-from sim.world.scenario import HOURS_PER_MONTH, WEEKDAYS
+from sim.world.scenario import WEEKDAYS
 
 __all__ = [
+    "MIN_FOR_FIT",
     "ArrivalFit",
     "Calibration",
+    "DealOutcomes",
     "DurationFit",
     "fit",
     "fit_arrivals",
@@ -43,63 +56,7 @@ __all__ = [
     "weekday_table",
 ]
 
-MIN_FOR_FIT = 5
-"""Fewest observations a distribution is fitted to."""
-
-
-@dataclass
-class ArrivalFit:
-    """Fitted arrival process and its goodness of fit."""
-
-    leads: int
-    first_day: pd.Timestamp
-    days: int
-    leads_per_month: float
-    weekday: list[float]
-    hour: list[float]
-    exact_share: float  # share of arrivals with a real time of day
-    trend_per_month: float  # relative change of the weekly rate per month
-    trend_weeks: int
-    dispersion: float  # Pearson chi-square of daily counts / degrees of freedom (Poisson: ~1)
-    hour_ks: float  # KS distance, hour of week: observed vs weekday x hour (NaN: date-only)
-
-    def leads_per_month_at(self, day: float) -> float:
-        """Rate projected by the linear trend to *day* days after ``first_day``."""
-        if math.isnan(self.trend_per_month):
-            return self.leads_per_month
-        months = (day - self.days / 2) / (HOURS_PER_MONTH / 24)
-        return max(self.leads_per_month * (1 + self.trend_per_month * months), 0.0)
-
-    def expected_weekday_share(self) -> np.ndarray:
-        """Fitted share of leads per weekday over the observed days."""
-        days = pd.date_range(self.first_day, periods=self.days, freq="D")
-        counts = np.bincount(days.day_of_week, minlength=7)
-        w = np.asarray(self.weekday) * counts
-        return w / w.sum()
-
-
-@dataclass
-class DurationFit:
-    """A duration sample (days) with its candidate fits and the chosen one."""
-
-    what: str
-    sample: np.ndarray
-    candidates: dict[str, dict] = field(default_factory=dict)  # name -> {params, ks}
-    chosen: str | None = None
-
-    @property
-    def spec(self) -> dict | None:
-        """The chosen fit in the workbench's distribution syntax (``{dist: ...}``)."""
-        return None if self.chosen is None else self.candidates[self.chosen]["spec"]
-
-    @property
-    def ks(self) -> float:
-        """KS distance of the chosen fit (NaN when none)."""
-        return math.nan if self.chosen is None else self.candidates[self.chosen]["ks"]
-
-    def cdf(self, x: np.ndarray) -> np.ndarray:
-        """CDF of the chosen fit at *x* (days)."""
-        return self.candidates[self.chosen]["frozen"].cdf(x)
+CYCLE_WHAT = "cycle time (first contact -> won, days)"
 
 
 @dataclass
@@ -115,19 +72,28 @@ class Calibration:
     cycle: DurationFit | None
     win_rate: float | None
     win_rate_by_channel: dict[str, float]
-    reps: pd.DataFrame  # rep_id, region, hire_date, won, close_cycle_days
+    reps: pd.DataFrame  # rep_id, region, hire_date, deals, won, close_cycle_days, in_reps_table
     payment_delay: DurationFit | None
     late_share: float | None
+    deals: DealOutcomes | None = None
+    cycle_target_days: float | None = None  # censoring-aware mean won cycle
+    notes: list[str] = field(default_factory=list)  # warnings a user must see
 
     def goodness(self) -> pd.DataFrame:
         """One row per fit: what, n, statistic (``ks``: Kolmogorov-Smirnov distance, lower
-        is closer; ``chi2/df``: Poisson dispersion of daily counts, 1 is Poisson), value
-        (NaN when not measurable, e.g. hour of week on date-only arrivals)."""
+        is closer; ``chi2/df``: Poisson dispersion of daily counts, 1 is Poisson; ``mape``:
+        the chosen arrival model's cross-validated error of the forecast period's total,
+        n = origins), value (NaN when not measurable, e.g. hour of week on date-only
+        arrivals)."""
         a = self.arrivals
         rows = [
             ("arrivals: daily counts vs Poisson", a.days, "chi2/df", a.dispersion),
             ("arrivals: hour of week", a.leads, "ks", a.hour_ks),
         ]
+        if not a.cv.empty:
+            chosen = a.cv[a.cv["model"] == a.model]
+            what = f"arrivals: {a.model}, {int(chosen['horizon_days'].iloc[0])}-day total (CV)"
+            rows.append((what, len(chosen), "mape", float(chosen["mape"].mean())))
         for d in (self.cycle, self.payment_delay):
             if d is not None:
                 for name, cand in d.candidates.items():
@@ -136,118 +102,13 @@ class Calibration:
         return pd.DataFrame(rows, columns=["fit", "n", "statistic", "value"])
 
 
-# --- arrivals ------------------------------------------------------------------------
-
-
-def _discrete_ks(observed: np.ndarray, expected: np.ndarray) -> float:
-    """Largest gap between two discrete CDFs over the same ordered bins."""
-    o = np.cumsum(observed) / observed.sum()
-    e = np.cumsum(expected) / expected.sum()
-    return float(np.max(np.abs(o - e)))
-
-
-def fit_arrivals(leads: pd.DataFrame) -> ArrivalFit:
-    """Rate, weekday and hour profiles and trend of the ``arrived`` column of *leads*."""
-    arrived = leads["arrived"].dropna()
-    if len(arrived) < MIN_FOR_FIT:
-        raise DataError(f"leads: {len(arrived)} arrivals, too few to fit (need {MIN_FOR_FIT})")
-    first, last = arrived.min().normalize(), arrived.max().normalize()
-    days = int((last - first).days) + 1
-    day_index = pd.date_range(first, periods=days, freq="D")
-    days_per_weekday = np.bincount(day_index.day_of_week, minlength=7).astype(float)
-    per_weekday = np.bincount(arrived.dt.day_of_week, minlength=7).astype(float)
-    rate = per_weekday / np.maximum(days_per_weekday, 1)
-    weekday = rate / rate.mean() if rate.mean() > 0 else np.ones(7)
-    if "arrived_date_only" in leads:
-        exact = ~leads.loc[arrived.index, "arrived_date_only"].to_numpy(dtype=bool)
-    else:
-        exact = np.ones(len(arrived), dtype=bool)
-    exact_share = float(exact.mean())
-    # Mostly date-only: the hour profile follows the import's date-only rule (placed times).
-    timed = arrived[exact] if exact_share >= 0.5 else arrived
-    counts = np.bincount(timed.dt.hour.to_numpy(), minlength=24).astype(float)
-    hour = counts / counts.mean()
-    hour_ks = math.nan
-    if exact_share >= 0.5:
-        observed = np.bincount(timed.dt.day_of_week * 24 + timed.dt.hour, minlength=168)
-        expected = np.outer(weekday * days_per_weekday, hour).ravel()
-        hour_ks = _discrete_ks(observed.astype(float), expected)
-    trend, weeks = _trend(arrived, first, days)
-    daily = np.bincount((arrived - first).dt.days.to_numpy(), minlength=days).astype(float)
-    expected_daily = rate[day_index.day_of_week]
-    fine = expected_daily > 0
-    chi2 = float(np.sum((daily[fine] - expected_daily[fine]) ** 2 / expected_daily[fine]))
-    return ArrivalFit(
-        leads=len(arrived),
-        first_day=first,
-        days=days,
-        leads_per_month=len(arrived) / (days * 24) * HOURS_PER_MONTH,
-        weekday=[round(float(w), 4) for w in weekday],
-        hour=[round(float(h), 4) for h in hour],
-        exact_share=exact_share,
-        trend_per_month=trend,
-        trend_weeks=weeks,
-        dispersion=chi2 / max(int(fine.sum()) - 7, 1),
-        hour_ks=hour_ks,
-    )
-
-
-def _trend(arrived: pd.Series, first: pd.Timestamp, days: int) -> tuple[float, int]:
-    """Relative change per month of a least-squares line through full-week counts."""
-    weeks = days // 7
-    if weeks < 3:
-        return math.nan, weeks
-    week = ((arrived - first).dt.days // 7).to_numpy()
-    counts = np.bincount(week[week < weeks], minlength=weeks).astype(float)
-    slope, _ = np.polyfit(np.arange(weeks), counts, 1)
-    return float(slope * (HOURS_PER_MONTH / 168) / counts.mean()), weeks
-
-
-# --- durations -----------------------------------------------------------------------
-
-
-def fit_duration(what: str, days: np.ndarray) -> DurationFit:
-    """Log-normal, gamma and exponential fits (ML, location 0) of positive *days*."""
-    sample = np.sort(np.asarray(days, dtype=float))
-    sample = sample[np.isfinite(sample) & (sample > 0)]
-    result = DurationFit(what, sample)
-    if len(sample) < MIN_FOR_FIT:
-        return result
-    s, _, scale = stats.lognorm.fit(sample, floc=0)
-    a, _, gscale = stats.gamma.fit(sample, floc=0)
-    candidates = {
-        "lognormal": stats.lognorm(s, 0, scale),
-        "gamma": stats.gamma(a, 0, gscale),
-        "exponential": stats.expon(0, sample.mean()),
-    }
-    for name, frozen in candidates.items():
-        mean, var = (float(v) for v in frozen.stats(moments="mv"))
-        spec = {"dist": name, "mean": round(mean, 3)}
-        if name == "lognormal":
-            spec["sd"] = round(math.sqrt(var), 3)
-        elif name == "gamma":
-            spec["shape"] = round(float(a), 4)
-        ks = float(stats.kstest(sample, frozen.cdf).statistic)
-        result.candidates[name] = {"spec": spec, "ks": ks, "frozen": frozen}
-    result.chosen = min(result.candidates, key=lambda k: result.candidates[k]["ks"])
-    return result
-
-
-def _arrival_reference(leads: pd.DataFrame) -> pd.Series:
-    """Arrival used for cycle times: the arrival, or its day's midnight when date-only."""
-    ref = leads["arrived"]
-    if "arrived_date_only" in leads:
-        ref = ref.where(~leads["arrived_date_only"].astype(bool), ref.dt.normalize())
-    return pd.Series(ref.to_numpy(), index=leads["lead_id"].to_numpy())
-
-
 def _won(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     opps = tables.get("opportunities")
     if opps is None or "outcome" not in opps:
         return pd.DataFrame(columns=["lead_id", "rep_id", "closed", "cycle_days"])
     won = opps[(opps["outcome"] == "won") & opps["lead_id"].notna()].copy()
     if "closed" in won:
-        ref = won["lead_id"].map(_arrival_reference(tables["leads"]))
+        ref = won["lead_id"].map(arrival_reference(tables["leads"]))
         won["cycle_days"] = (won["closed"] - ref) / pd.Timedelta(days=1)
     else:
         won["cycle_days"] = np.nan
@@ -259,24 +120,69 @@ def _mix(values: pd.Series) -> dict[str, float]:
     return {str(k): round(float(v), 4) for k, v in shares.items() if v > 0}
 
 
-def _reps(tables: dict[str, pd.DataFrame], won: pd.DataFrame) -> pd.DataFrame:
+def _reps(tables: dict[str, pd.DataFrame], won: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Every rep of the reps table and every rep named by a deal, and notes on the ones
+    the reps table lacks (or that the import created from the deals)."""
     reps = tables.get("reps")
-    ids = set(won["rep_id"].dropna()) if "rep_id" in won else set()
-    frame = (
-        reps.drop_duplicates("rep_id")[[c for c in ("rep_id", "region", "hire_date") if c in reps]]
-        if reps is not None
-        else pd.DataFrame({"rep_id": sorted(ids)})
+    opps = tables.get("opportunities")
+    named = (
+        opps["rep_id"].dropna().astype(str)
+        if opps is not None and "rep_id" in opps
+        else pd.Series(dtype=str)
     )
+    if reps is not None:
+        cols = [c for c in ("rep_id", "region", "hire_date") if c in reps]
+        frame = reps.drop_duplicates("rep_id")[cols].assign(
+            rep_id=lambda f: f["rep_id"].astype(str)
+        )
+    else:
+        frame = pd.DataFrame({"rep_id": pd.Series(dtype=str)})
+    deals = named.value_counts()
+    missing = sorted(set(deals.index) - set(frame["rep_id"]))
+    notes = []
+    if missing and reps is not None:
+        listed = ", ".join(f"{rep} ({deals[rep]} deals)" for rep in missing[:20])
+        more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+        notes.append(
+            f"{len(missing)} rep(s) with deals are missing from the reps table and were added "
+            f"to the team without region or hire date: {listed}{more}"
+        )
+    if reps is not None and "created_from" in reps:
+        created = sorted(reps.loc[reps["created_from"].notna(), "rep_id"].astype(str))
+        if created:
+            notes.append(
+                f"{len(created)} rep(s) were created by the import from the deals (not in the "
+                f"reps file): {', '.join(created[:20])}" + (" ..." if len(created) > 20 else "")
+            )
+    frame = pd.concat([frame, pd.DataFrame({"rep_id": missing})], ignore_index=True)
     frame = frame.sort_values("rep_id").reset_index(drop=True)
+    frame["deals"] = frame["rep_id"].map(deals).fillna(0).astype(int)
+    frame["in_reps_table"] = ~frame["rep_id"].isin(missing) if reps is not None else False
     if "rep_id" in won and len(won):
-        by_rep = won.groupby("rep_id")["cycle_days"]
+        by_rep = won.assign(rep_id=won["rep_id"].astype(str)).groupby("rep_id")["cycle_days"]
         frame["won"] = frame["rep_id"].map(by_rep.size()).fillna(0).astype(int)
         medians = by_rep.median().where(by_rep.size() >= 3)
         frame["close_cycle_days"] = frame["rep_id"].map(medians).astype(float)
     else:
         frame["won"] = 0
         frame["close_cycle_days"] = np.nan
-    return frame
+    return frame, notes
+
+
+def _cycle_fit(outcomes: DealOutcomes | None, won: pd.DataFrame) -> DurationFit | None:
+    """Won cycles fitted with the censored units (each weighted by its chance of still
+    ending won) when the export has deal outcomes; the plain sample otherwise."""
+    if outcomes is not None and len(outcomes.won_cycles):
+        return fit_duration(
+            CYCLE_WHAT,
+            outcomes.won_cycles,
+            censored=outcomes.censored_days,
+            weights=outcomes.censored_win_chance,
+            reference=outcomes.table,
+        )
+    if len(won) and won["cycle_days"].notna().any():
+        return fit_duration(CYCLE_WHAT, won["cycle_days"])
+    return None
 
 
 def fit(data_dir: str | Path) -> Calibration:
@@ -294,9 +200,19 @@ def fit(data_dir: str | Path) -> Calibration:
         if attr.segment and attr.name in leads and leads[attr.name].notna().any()
     }
     won = _won(tables)
-    cycle = None
-    if len(won) and won["cycle_days"].notna().any():
-        cycle = fit_duration("cycle time (first contact -> won, days)", won["cycle_days"])
+    outcomes = deal_outcomes(tables, report)
+    cycle = _cycle_fit(outcomes, won)
+    team, notes = _reps(tables, won)
+    if outcomes is not None:
+        notes += outcomes.notes
+    win_rate = None
+    if outcomes is not None and math.isfinite(outcomes.lead_win_probability):
+        win_rate = outcomes.lead_win_probability
+    target = None
+    if outcomes is not None and math.isfinite(outcomes.cycle_mean_days):
+        target = outcomes.cycle_mean_days
+    elif cycle is not None and len(cycle.sample):
+        target = float(np.mean(cycle.sample))
     won_leads = set(won["lead_id"])
     is_won = leads["lead_id"].isin(won_leads)
     by_channel = {}
@@ -319,11 +235,14 @@ def fit(data_dir: str | Path) -> Calibration:
         timeline_days_mean=None if timeline is None else float(timeline.mean()),
         timeline_known=None if timeline is None else float(timeline.notna().mean()),
         cycle=cycle,
-        win_rate=float(is_won.mean()) if "opportunities" in tables else None,
+        win_rate=win_rate,
         win_rate_by_channel=by_channel,
-        reps=_reps(tables, won),
+        reps=team,
         payment_delay=delay,
         late_share=late,
+        deals=outcomes,
+        cycle_target_days=target,
+        notes=notes,
     )
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "BantScorer",
     "BantScoringParams",
     "ChannelDefaults",
+    "HistoricalAssignment",
     "Intake",
     "IntakeOutcome",
     "IntakeParams",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 _HOME = {
+    "HistoricalAssignment": "historical_assignment",
     "INTAKE_FIELDS": "intake",
     "ChannelDefaults": "intake",
     "Intake": "intake",

@@ -17,6 +17,7 @@ from policies.allocation import AllocationParams
 from policies.checkpoints import CheckpointPolicy
 from policies.commission import CommissionPlan
 from policies.freeze import FreezeLadder
+from policies.historical_assignment import HistoricalAssignmentParams  # noqa: F401 (registers)
 from policies.intake import IntakeParams
 from policies.marketplace import MarketplaceParams
 from policies.registry import Registry

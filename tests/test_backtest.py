@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import POLICIES, SCENARIOS
 from sim.cli.main import main
 from sim.errors import ConfigError
-from sim.history.backtest import backtest, observed_measures, split_day
+from sim.history.backtest import CHECK_COLUMNS, backtest, observed_measures, read_check, split_day
+from sim.history.backtest_splits import SUMMARY_LABEL, split_errors, splits
 from sim.history.calibrate import fit
 from sim.history.importer import import_export, write_import
 from sim.history.mapping import load_mapping_spec
@@ -37,6 +40,17 @@ def prepared(tmp_path_factory):
     # two of the eight reps: a team short enough that untouched leads meet the breaker
     team = scenario.team.model_copy(update={"reps": scenario.team.reps[:2]})
     return data, scenario.model_copy(update={"team": team})
+
+
+@pytest.fixture(scope="module")
+def with_process(prepared, tmp_path_factory):
+    """The scenario ``python -m sim calibrate`` writes for the sample: with a deal-stage
+    model (its fit is checked elsewhere; here only that it runs)."""
+    data, _ = prepared
+    fitted = tmp_path_factory.mktemp("cal") / "with_process.yaml"
+    main(["calibrate", str(data), "--out", str(fitted)])  # exit 3 if the fit missed: fine
+    assert fitted.is_file()
+    return fitted
 
 
 @pytest.fixture(scope="module")
@@ -148,15 +162,36 @@ def test_cli_backtest_writes_tables(prepared, tmp_path, capsys):
     argv = ["backtest", str(data), "--scenario", str(scenario), "--holdout-days", "14"]
     assert main([*argv, "--replications", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "held out 14 days" in printed and "calibration check:" in printed
+    assert "held out 14 days" in printed and "checks within the 95% prediction band" in printed
     summary = json.loads((out / "backtest.json").read_text())
     assert summary["holdout_days"] == 14
     assert {p.name for p in out.iterdir()} == {
         "comparison.csv",
         "replications.csv",
         "calibration_check.csv",
+        "split_errors.csv",
         "backtest.json",
     }
+    # The sample says who won each deal: the historical assignment is the default
+    # baseline, and both policies are named by name and file, on screen and in the files.
+    assert "historical: historical assignment (scenarios/policies/historical_assignment.yaml)" in (
+        printed
+    )
+    assert "candidate: source_defaults (scenarios/policies/source_defaults.yaml)" in printed
+    assert summary["policies"] == [
+        {
+            "label": "historical",
+            "name": "historical assignment",
+            "file": "scenarios/policies/historical_assignment.yaml",
+        },
+        {
+            "label": "candidate",
+            "name": "source_defaults",
+            "file": "scenarios/policies/source_defaults.yaml",
+        },
+    ]
+    assert summary["assignment"]["with_historical_rep"] > 0
+    assert "went to the rep who really got them" in printed
 
 
 @pytest.mark.parametrize(
@@ -165,6 +200,8 @@ def test_cli_backtest_writes_tables(prepared, tmp_path, capsys):
         (["--holdout-days", "0"], "must be >= 1"),
         (["--holdout-days", "9999"], "holdout_days: must be in"),
         (["--candidate", "nowhere.yaml"], "file not found"),
+        (["--split-date", "2099-01-01"], "split_date: 2099-01-01 must be after the first"),
+        (["--split-date", "2025-02-17", "--splits", "9"], "leave no training day"),
     ],
 )
 def test_cli_backtest_bad_arguments(prepared, tmp_path, capsys, extra, message):
@@ -184,18 +221,20 @@ def test_won_within_period_share_counts_only_wins_inside_the_period():
     assert won_within_share(leads, won_at, start, end) == 0.25
 
 
-def test_a_fitted_deal_stage_model_is_checked_against_real_wins(prepared, tmp_path):
+def test_a_fitted_deal_stage_model_is_checked_against_real_wins(prepared, with_process):
     data, _ = prepared
-    fitted = tmp_path / "with_process.yaml"
-    assert main(["calibrate", str(data), "--out", str(fitted)]) == 0
-    scenario = load_scenario(fitted)
+    scenario = load_scenario(with_process)
     assert scenario.process is not None
     policy = load_policy(POLICIES / "no_sla.yaml")
     result = backtest(
         data, scenario, policy, policy, holdout_days=14, replications=3, seed=5, labels=("a", "b")
     )
-    row = result.check.set_index("measure").loc["won_within_period_share"]
+    check = result.check.set_index("measure")
+    row = check.loc["won_within_period_share"]
     assert 0 < row["real"] < 0.5 and 0 < row["simulated_mean"] < 0.5
+    # followed to the snapshot, more of the held-out leads' deals have closed, both sides
+    later = check.loc["won_share"]
+    assert later["real"] > row["real"] and later["simulated_mean"] > row["simulated_mean"]
     # Without a process model there is nothing to compare deals with.
     _, plain = prepared
     assert "won_within_period_share" not in set(
@@ -203,3 +242,126 @@ def test_a_fitted_deal_stage_model_is_checked_against_real_wins(prepared, tmp_pa
             data, plain, policy, policy, holdout_days=14, replications=2, seed=5, labels=("a", "b")
         ).check["measure"]
     )
+
+
+def test_the_cli_prints_every_check_of_the_written_table(prepared, with_process, tmp_path, capsys):
+    """The console and the report list the same checks: both are made from the written
+    calibration_check.csv, won share included."""
+    from sim.reports.backtest_reading import check_rows
+
+    data, _ = prepared
+    out = tmp_path / "bt"
+    argv = ["backtest", str(data), "--scenario", str(with_process), "--holdout-days", "10"]
+    assert main([*argv, "--splits", "2", "--replications", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    check = read_check(out)
+    assert "won_within_period_share" in set(check["measure"])
+    assert len(check) == 2 * check["measure"].nunique()
+    lines = [line for line in printed.splitlines() if "  real " in line]
+    console = [(line.split("  real ")[0].strip(), line.split()[-1]) for line in lines]
+    assert console == [
+        (m, "within" if w else "OUTSIDE")
+        for m, w in zip(check["measure"], check["within"], strict=True)
+    ]
+    report = check_rows(check, "en")
+    assert list(report["measure_id"]) == list(check["measure"])
+    assert list(report["within"]) == list(check["within"])
+    assert report["split"].nunique() == check["split"].nunique() == 2
+
+
+def test_rolling_splits_hold_out_consecutive_periods():
+    days = pd.date_range("2025-01-01", periods=200, freq="D")
+    leads = pd.DataFrame({"arrived": days + pd.Timedelta(hours=10)})
+    chosen = splits(leads, 30, count=3)
+    assert [s.days for s in chosen] == [30, 30, 30]
+    assert chosen[-1].end == pd.Timestamp("2025-07-20")  # the day after the last arrival
+    assert all(a.end == b.origin for a, b in itertools.pairwise(chosen))
+    # default: 60 days when the earliest origin keeps 120 days of training, else shorter
+    assert [s.days for s in splits(leads)] == [60]
+    assert [s.days for s in splits(leads, count=2)] == [40, 40]
+    with pytest.raises(ConfigError, match=r"holdout_days: must be in 1\.\.66 .* and 3 splits"):
+        splits(leads, 67, count=3)
+
+
+def test_split_date_sets_the_last_origin():
+    days = pd.date_range("2025-01-01", periods=100, freq="D")
+    leads = pd.DataFrame({"arrived": days + pd.Timedelta(hours=10)})
+    (only,) = splits(leads, split_date="2025-03-01")
+    assert (only.origin, only.end) == (pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-11"))
+    first, last = splits(leads, 14, count=2, split_date="2025-03-01")
+    assert (first.origin, last.origin, last.end) == (
+        pd.Timestamp("2025-02-15"),
+        pd.Timestamp("2025-03-01"),
+        pd.Timestamp("2025-03-15"),
+    )
+    for bad, message in [
+        ("2024-12-01", "split_date: 2024-12-01 must be after the first observed day"),
+        ("2025-03-01 10:00", "without a time"),
+        ("soon", "not a date"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            splits(leads, split_date=bad)
+    with pytest.raises(ConfigError, match="leave no training day"):
+        splits(leads, 30, count=3, split_date="2025-02-20")
+
+
+def test_split_errors_table_has_a_mean_absolute_error_row():
+    rows = []
+    for split, errors in (("2025-01-01", (0.10, -0.30)), ("2025-02-01", (-0.20, 0.10))):
+        for measure, error, within in zip(
+            ("leads", "weekend_share"), errors, (True, False), strict=True
+        ):
+            rows.append((split, 31, measure, 1.0, 1 + error, 0, 2, error, within))
+    check = pd.DataFrame(
+        rows,
+        columns=list(CHECK_COLUMNS),
+    )
+    table = split_errors(check).set_index("split")
+    assert list(table.index) == ["2025-01-01", "2025-02-01", SUMMARY_LABEL]
+    assert table.loc["2025-01-01", "leads"] == pytest.approx(0.10)
+    assert table.loc["2025-01-01", "mean_abs_error"] == pytest.approx(0.20)
+    assert table.loc[SUMMARY_LABEL, "leads"] == pytest.approx(0.15)
+    assert table.loc[SUMMARY_LABEL, "weekend_share"] == pytest.approx(0.20)
+    assert table.loc[SUMMARY_LABEL, "within"] == 2 and table.loc[SUMMARY_LABEL, "checks"] == 4
+
+
+def test_split_date_backtest_checks_that_window(prepared):
+    data, scenario = prepared
+    leads = pd.read_parquet(data / "leads.parquet")
+    policy = load_policy(POLICIES / "no_sla.yaml")
+    result = backtest(
+        data,
+        scenario,
+        policy,
+        policy,
+        split_date="2025-02-03",
+        holdout_days=7,
+        replications=2,
+        seed=1,
+        labels=("a", "b"),
+    )
+    window = leads[(leads["arrived"] >= "2025-02-03") & (leads["arrived"] < "2025-02-10")]
+    assert result.split == pd.Timestamp("2025-02-03") and result.holdout_days == 7
+    assert result.replayed_leads == len(window) > 0
+    check = result.check.set_index("measure")
+    assert check.loc["leads", "real"] == len(window)
+    assert set(result.check["split"]) == {"2025-02-03"}
+    assert result.summary()["training_leads"] == int((leads["arrived"] < "2025-02-03").sum())
+
+
+def test_incomplete_days_at_the_end_are_not_held_out():
+    """A truncated export: the last two days hold a tenth of a day's leads.  The held-out
+    period ends before them, rather than counting them as a collapse of arrivals."""
+    from sim.history.backtest import _complete
+
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2025-01-01", periods=150, freq="D")
+    counts = rng.poisson(40, len(days))
+    counts[-2:] = [4, 3]
+    hours = pd.to_timedelta(rng.uniform(9, 18, counts.sum()), "h")
+    leads = pd.DataFrame({"arrived": np.repeat(days, counts) + hours, "channel": "web_form"})
+    kept, tail = _complete(leads)
+    assert tail == {"days": 2, "from": "2025-05-29", "leads": 7}
+    assert kept["arrived"].max() < pd.Timestamp("2025-05-29")
+    (last,) = splits(kept, 30)
+    assert last.end == pd.Timestamp("2025-05-29")

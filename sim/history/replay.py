@@ -12,17 +12,26 @@ A cell that is empty keeps the drawn value, except ``timeline_days``, which the
 generator itself may leave missing: empty there means *unknown* (None), and the
 policy's intake decides what happens.  ``customer_id`` values (text) become integer
 codes in order of first appearance in the table.
+
+**Who really got each lead.**  When the export says (:func:`historical_reps`: the leads
+table's ``rep_id`` column, a lead's owner, or else the rep of the lead's first deal in
+``opportunities.parquet`` next to the leads file), each such replayed lead is a
+:class:`ReplayedLead` carrying ``historical_rep``, which the pure
+:mod:`policies.historical_assignment` router reads; other routers ignore it, so runs under
+them are unchanged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
+from sim.engine.entities import Lead
 from sim.engine.lead_factory import MISSABLE_FIELDS
 from sim.errors import DataError
 from sim.io.atomic import require_complete_file
@@ -30,7 +39,15 @@ from sim.world.clock import SimClock
 from sim.world.lead_attributes import ATTRIBUTE_NAMES, FLAGS, NUMBERS
 from sim.world.scenario import ReplayArrivals
 
-__all__ = ["ReplayLeadFactory", "ReplaySource", "replay_span", "replay_table", "replay_times"]
+__all__ = [
+    "ReplayLeadFactory",
+    "ReplaySource",
+    "ReplayedLead",
+    "historical_reps",
+    "replay_span",
+    "replay_table",
+    "replay_times",
+]
 
 _FLAGS = frozenset(FLAGS)
 _NUMBERS = frozenset(NUMBERS)
@@ -48,14 +65,60 @@ def _read(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
     return frame.sort_values("arrived", kind="stable").reset_index(drop=True)
 
 
+@lru_cache(maxsize=8)
+def _deal_reps(path: str, mtime_ns: int, size: int) -> pd.Series:
+    try:
+        opps = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read table ({exc.__class__.__name__})") from None
+    if not {"lead_id", "rep_id"} <= set(opps.columns):
+        return pd.Series(dtype=object)
+    opps = opps[opps["lead_id"].notna() & opps["rep_id"].notna()]
+    order = [c for c in ("created", "closed") if c in opps.columns]
+    if order:  # the first deal of each lead; undated deals last, ties in file order
+        opps = opps.sort_values(order, kind="stable", na_position="last")
+    first = opps.drop_duplicates("lead_id")
+    return pd.Series(first["rep_id"].astype(str).to_numpy(), index=first["lead_id"].astype(str))
+
+
+def historical_reps(path: str | Path) -> pd.Series:
+    """Who really got each lead of the leads table at *path*: ``lead_id -> rep_id``.
+
+    A lead's owner (the table's own ``rep_id`` column) where given, else the rep of the
+    lead's first deal (earliest ``created``, else ``closed``) in ``opportunities.parquet``
+    of the same folder.  Leads the export says nothing about are absent.
+    """
+    path = Path(path)
+    stat = path.stat()
+    leads = _read(str(path), stat.st_mtime_ns, stat.st_size)
+    owners = pd.Series(dtype=object)
+    if "rep_id" in leads.columns:
+        given = leads[leads["rep_id"].notna()]
+        owners = pd.Series(
+            given["rep_id"].astype(str).to_numpy(), index=given["lead_id"].astype(str)
+        )
+    opps = path.with_name("opportunities.parquet")
+    if opps.is_file():
+        o = opps.stat()
+        deals = _deal_reps(str(opps), o.st_mtime_ns, o.st_size)
+        owners = pd.concat([owners, deals[~deals.index.isin(owners.index)]])
+    return owners[~owners.index.duplicated()]
+
+
 def replay_table(path: str | Path, start: dt.datetime) -> pd.DataFrame:
-    """Imported leads arriving at or after *start*, in arrival order, with ``t`` (hours)."""
+    """Imported leads arriving at or after *start*, in arrival order, with ``t`` (hours)
+    and ``historical_rep`` (see :func:`historical_reps`; None where not known)."""
     path = Path(path)
     require_complete_file(path)  # not from a half-written import folder
     stat = path.stat()
     frame = _read(str(path), stat.st_mtime_ns, stat.st_size)
     frame = frame[frame["arrived"] >= pd.Timestamp(start)]
-    return frame.assign(t=SimClock(start).hours_of(frame["arrived"])).reset_index(drop=True)
+    owners = historical_reps(path) if "lead_id" in frame.columns else pd.Series(dtype=object)
+    reps = frame["lead_id"].astype(str).map(owners) if len(owners) else None
+    return frame.assign(
+        t=SimClock(start).hours_of(frame["arrived"]),
+        historical_rep=[None if pd.isna(r) else r for r in reps] if reps is not None else None,
+    ).reset_index(drop=True)
 
 
 def replay_times(process: ReplayArrivals, start: dt.datetime) -> Iterator[float]:
@@ -89,6 +152,16 @@ def _overrides(frame: pd.DataFrame) -> list[dict]:
     return rows
 
 
+@dataclass(slots=True, eq=False)
+class ReplayedLead(Lead):
+    """A replayed lead that also knows who really got it (``historical_rep``: a rep id)."""
+
+    historical_rep: str | None = None
+
+
+_LEAD_FIELDS = tuple(f.name for f in fields(Lead))
+
+
 class ReplayLeadFactory:
     """A :class:`~sim.engine.lead_factory.LeadFactory` whose leads carry the imported attributes.
 
@@ -98,15 +171,22 @@ class ReplayLeadFactory:
 
     def __init__(self, factory, process: ReplayArrivals, start: dt.datetime) -> None:
         self._factory = factory
-        self._rows = _overrides(replay_table(process.replay, start))
+        table = replay_table(process.replay, start)
+        self._rows = _overrides(table)
+        self._owners = table["historical_rep"].tolist()
         self._next = 0
 
     def draw(self, now: float):
-        """The next lead, drawn, then given the imported attributes of its row."""
+        """The next lead, drawn, then given the imported attributes of its row (and, as a
+        :class:`ReplayedLead`, its historical rep when the export names one)."""
         lead = self._factory.draw(now)
-        if self._next < len(self._rows):
-            for name, value in self._rows[self._next].items():
+        i = self._next
+        if i < len(self._rows):
+            for name, value in self._rows[i].items():
                 setattr(lead, name, value)
+            owner = self._owners[i]
+            if owner is not None:
+                lead = ReplayedLead(*(getattr(lead, f) for f in _LEAD_FIELDS), owner)
         self._next += 1
         return lead
 

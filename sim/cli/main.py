@@ -11,13 +11,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.cli import experiments, history, incentives
+from sim.cli import experiments, history, incentives, search
 from sim.cli.argtypes import non_negative_int
 from sim.errors import ConfigError, WorkbenchError
 
 __all__ = ["main"]
 
-COMMAND_FAMILIES = (experiments, incentives, history)
+COMMAND_FAMILIES = (experiments, search, incentives, history)
 """Modules that add subcommands, one per command family.  Each exposes
 ``add_commands(sub) -> dict[name, handler]`` where ``sub`` is the subparsers object and a
 handler takes the parsed args and returns the exit code; a family imports what its
@@ -280,8 +280,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.policy or {"policy", "baseline", "candidate"} & set(known):
         params.update(_policy_parameters(args.notebook, known, args.policy))
     sweep_name = None
-    if args.name is None and "sweep_dir" in known:  # sweep_report: named after the sweep
-        sweep_name = Path(str(params.get("sweep_dir", known["sweep_dir"])).strip("\"'")).name
+    for folder in ("sweep_dir", "search_dir"):  # sweep_report, policy_search: the folder's name
+        if args.name is None and folder in known:
+            sweep_name = Path(str(params.get(folder, known[folder])).strip("\"'")).name
     name = args.name or sweep_name or _report_name(args.scenario or args.notebook, known, params)
     if args.name is None and params.get("lang") is not None:  # en and zh: two files
         name = f"{name}__{params['lang']}"

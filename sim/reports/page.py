@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import html
+import json
 import re
 import subprocess
 from collections.abc import Mapping
@@ -301,6 +302,12 @@ def subject_name(values: Mapping[str, Any]) -> str | None:
     from sim.io.safe_yaml import load_mapping
 
     scenario = values.get("scenario")
+    search = values.get("search_dir")  # a policy search: the scenario its search.json names
+    if not scenario and isinstance(search, str) and search:
+        try:
+            scenario = json.loads((resolve(search) / "search.json").read_text("utf-8"))["scenario"]
+        except Exception:  # the notebook reports a bad folder; the title never fails
+            return Path(search).name
     if isinstance(scenario, str) and scenario:
         try:
             name = load_mapping(resolve(scenario)).get("name")

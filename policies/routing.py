@@ -110,6 +110,10 @@ class RoundRobin:
         self._position_of: list[int] = self._position.tolist()  # fast scalar access
         self._n = team_size
         self._last = team_size - 1  # position of the rep who received the previous lead
+        # The index of the last *tuple* of candidates: a caller that passes the same tuple
+        # again (the engine's cached list of available reps) is not indexed again.
+        self._indexed_for: tuple | None = None
+        self._indexed: dict[int, RepSlot] = {}
 
     def choose(
         self, lead: object, candidates: Sequence[RepSlot], now: float, weight: Weight = None
@@ -120,8 +124,14 @@ class RoundRobin:
         position, last, n = self._position_of, self._last, self._n
         if len(candidates) > _SCAN_LIMIT:
             # Many candidates: index them (in C), then walk the rotation from the turn;
-            # the walk usually stops after a step or two.
-            by_index = dict(zip(map(_INDEX, candidates), candidates, strict=True))
+            # the walk usually stops after a step or two.  A tuple cannot change, so the
+            # index of the same tuple object is reused (it is held, so its id stays its own).
+            if candidates is self._indexed_for:
+                by_index = self._indexed
+            else:
+                by_index = dict(zip(map(_INDEX, candidates), candidates, strict=True))
+                if type(candidates) is tuple:
+                    self._indexed_for, self._indexed = candidates, by_index
             order = self._order
             for step in range(1, n + 1):
                 rep = by_index.get(order[(last + step) % n])

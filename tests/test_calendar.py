@@ -156,6 +156,9 @@ def test_calendar_that_runs_out_of_work() -> None:
     assert not cal.is_working(500.0)
     with pytest.raises(ConfigError, match="no working time"):
         cal.next_working(5 * 24 + 18.0)
+    assert cal.working_interval(0.0) == (5 * 24 + 9.0, 5 * 24 + 18.0)
+    with pytest.raises(ConfigError, match="no working time"):
+        cal.working_interval(5 * 24 + 18.0)
     with pytest.raises(ConfigError, match="no working time"):
         cal.add_working_hours(0.0, 10.0)
     assert cal.add_working_hours(0.0, 9.0) == 5 * 24 + 18.0
@@ -215,6 +218,7 @@ def test_always_open_identities() -> None:
         assert cal.is_working_day(t)
         assert cal.next_working(t) == t
         assert cal.shift_end(t) == math.inf
+        assert cal.working_interval(t) == (0.0, math.inf)
         assert cal.add_working_hours(t, 2.5) == t + 2.5
         assert cal.add_working_hours(t, 0.0) == t
     assert cal.working_hours_between(2.0, 7.5) == 5.5
@@ -328,6 +332,22 @@ def test_next_working_is_working(cal: ShiftCalendar, t: float) -> None:
     assert (nxt == t) == cal.is_working(t)
     assert cal.add_working_hours(t, 0.0) == nxt
     assert cal.shift_end(nxt) > nxt
+
+
+@given(calendars, times, times)
+@settings(deadline=None)
+def test_working_interval_answers_until_its_end(cal: ShiftCalendar, t: float, u: float) -> None:
+    """The engine asks once and reuses the answer for every later time before ``end``."""
+    start, end = cal.working_interval(t)
+    assert start < end and end > t
+    assert cal.is_working(t) == (start <= t)
+    assert cal.next_working(t) == max(t, start)
+    later = t + (end - t) * (u / (24 * 900.0))  # some time in [t, end)
+    if later < end:
+        assert cal.is_working(later) == (start <= later)
+        assert cal.next_working(later) == max(later, start)
+        if start <= later:
+            assert cal.shift_end(later) == end
 
 
 @given(calendars, times, times, times)

@@ -22,6 +22,7 @@ import datetime as dt
 import heapq
 import math
 from collections.abc import Sequence
+from operator import attrgetter
 
 import simpy
 
@@ -38,6 +39,8 @@ from sim.world.calendars import AlwaysOpen
 from sim.world.clock import SimClock
 
 __all__ = ["Dispatcher"]
+
+_INDEX = attrgetter("index")
 
 
 class Dispatcher:
@@ -65,7 +68,10 @@ class Dispatcher:
         self._all_open = all(isinstance(rep.calendar, AlwaysOpen) for rep in self._reps)
         # Allocation.record only matters to rules and to keep_owner; skip it otherwise.
         self._recording = allocation.active or self._keep_owner
-        self._cached: list[Rep] = []
+        # No allocation rules and no customer owners: route() asks the router directly.
+        self._plain = not (self._filtering or self._keep_owner or self._recording)
+        self._weight = allocation.weight  # bound once
+        self._cached: tuple[Rep, ...] = ()
         self._cache_until = -math.inf
         self._cache_version = -1
         self.market: Market | None = None  # set by the engine when the policy has one
@@ -100,11 +106,12 @@ class Dispatcher:
         self._assign(lead, rep, now)
 
     # -- eligibility -------------------------------------------------------------------
-    def _available(self, now: float) -> list[Rep]:
+    def _available(self, now: float) -> tuple[Rep, ...]:
         """Reps that could take a lead at *now*, ignoring lead-specific exclusions.
 
         Cached: the answer can only change at a calendar midnight (working days, leave),
         at a hire, or when a rep reaches or leaves its open-lead cap (``_cap_changes``).
+        A tuple, so that a router may index the same object once for many leads.
         """
         if now >= self._cache_until:  # a midnight or a hire has passed: recompute
             day = (now - self._day0) // 24
@@ -117,13 +124,15 @@ class Dispatcher:
             self._cache_version = self._cap_changes
         return self._cached
 
-    def _compute_available(self, now: float) -> list[Rep]:
+    def _compute_available(self, now: float) -> tuple[Rep, ...]:
         if self._all_open:  # 24/7 calendars: no working-day question to ask
-            return [
-                r
-                for r in self._reps
-                if r.open_leads < r.max_open and r.hire_t <= now and not r.opt_out
-            ]
+            return tuple(
+                [
+                    r
+                    for r in self._reps
+                    if r.open_leads < r.max_open and r.hire_t <= now and not r.opt_out
+                ]
+            )
         working_day: dict[str, bool] = {}  # calendars are shared: ask each one once
         available = []
         for rep in self._reps:
@@ -134,10 +143,10 @@ class Dispatcher:
                 ok = working_day[rep.calendar_key] = rep.calendar.is_working_day(now)
             if ok:
                 available.append(rep)
-        return available
+        return tuple(available)
 
     # -- routing -----------------------------------------------------------------------
-    def _candidates(self, lead: Lead, available: list[Rep], now: float) -> list[Rep]:
+    def _candidates(self, lead: Lead, available: Sequence[Rep], now: float) -> Sequence[Rep]:
         """Eligible reps the allocation rules allow for *lead* (never a rep who lost it).
 
         May return *available* itself: callers never mutate the lists.
@@ -149,7 +158,7 @@ class Dispatcher:
             return self._allocation.filter(lead, available, now)
         return available
 
-    def _choose(self, lead: Lead, candidates: list[Rep], now: float) -> Rep:
+    def _choose(self, lead: Lead, candidates: Sequence[Rep], now: float) -> Rep:
         """The customer's owner if ``keep_owner`` and it is a candidate, else the router's
         pick; the assignment is recorded for the allocation rules and ownership (when
         either is on)."""
@@ -168,7 +177,14 @@ class Dispatcher:
             self.market.post(lead)
             return
         now = self._env.now
-        candidates = self._candidates(lead, self._available(now), now)
+        available = self._available(now)
+        if self._plain and lead.lost_by is None:  # no rules, no owners, never reclaimed
+            if available:
+                self._assign(lead, self._router.choose(lead, available, now, self._weight), now)
+            else:
+                self._to_pool(lead, now)
+            return
+        candidates = self._candidates(lead, available, now)
         if candidates:
             self._assign(lead, self._choose(lead, candidates, now), now)
         else:
@@ -209,8 +225,13 @@ class Dispatcher:
         if lead.first_rep < 0:
             lead.first_rep, lead.first_assigned = rep.index, now
         rep.open_leads += 1
-        if rep.open_leads == rep.max_open:
-            self._cap_changes += 1  # the rep leaves the available list
+        if rep.open_leads == rep.max_open:  # the rep leaves the available list
+            if self._all_open and self._cache_version == self._cap_changes:
+                # 24/7 calendars (caps crossed at every touch, as in M/M/c): the cache stays
+                # valid without the rep; elsewhere it is recomputed when next asked.
+                self._cached = tuple([r for r in self._cached if r is not rep])
+                self._cache_version += 1
+            self._cap_changes += 1
         rep.leads_assigned += 1
         rep.a_leads_assigned += lead.grade_rank == 0
         rep.enqueue(lead)
@@ -224,8 +245,16 @@ class Dispatcher:
     def release(self, rep: Rep) -> None:
         """One of *rep*'s open leads is closed (touched to the end) or taken away."""
         rep.open_leads -= 1
-        if rep.open_leads == rep.max_open - 1:
-            self._cap_changes += 1  # back below the cap: available again
+        if rep.open_leads == rep.max_open - 1:  # back below the cap: available again
+            if self._all_open and self._cache_version == self._cap_changes:
+                # 24/7 calendars: the cache stays valid with the rep put back in team
+                # order (it was at its cap when the cache was computed, so not in it).
+                if rep.hire_t <= self._env.now and not rep.opt_out:
+                    cached = self._cached
+                    i = bisect.bisect(cached, rep.index, key=_INDEX)
+                    self._cached = (*cached[:i], rep, *cached[i:])
+                self._cache_version += 1
+            self._cap_changes += 1
 
     # -- SLA actions -------------------------------------------------------------------
     def _remind(self, lead: Lead, step: SlaStep) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.engine.columns import string_array
+from sim.engine.columns import string_array_of_codes
 from sim.events import EventKinds, EventLog
 from sim.world.clock import SimClock
 
@@ -70,14 +70,13 @@ def lead_events_frame(log: EventLog, start: dt.datetime, rep_ids: Sequence[str])
     rows = log.rows()
     t = rows[:, 0].copy()
     rep = rows[:, 3].astype(np.int64)
-    names = np.asarray([*rep_ids, None], dtype=object)  # index -1 -> None
     return pd.DataFrame(
         {
             "t": t,
             "time": SimClock(start).timestamps(t),
             "kind": LEAD_EVENTS.categorical(rows[:, 1]),
             "lead_id": rows[:, 2].astype(np.int64),
-            "rep_id": string_array(names[rep]),
+            "rep_id": string_array_of_codes([*rep_ids, None], rep),  # -1 -> None
             "value": rows[:, 4].copy(),
         }
     )

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from policies.scoring import GRADES
+from sim.engine.columns import inferred_str_array_of_codes
 from sim.engine.entities import Lead
 from sim.world.lead_attributes import ATTRIBUTE_NAMES, FLAGS, LEAD_ATTRIBUTES, LeadAttribute
 from sim.world.randomness import Streams
@@ -74,6 +75,14 @@ class LeadFactory:
         self._customer_rng = streams.get("lead.customer") if self._pool is not None else None
         self._customers: list[int] = []
         self._block: list[tuple] = []
+        # Every block as drawn, per attribute (category codes, flags, numbers with NaN
+        # where missing): the leads table's attribute columns without reading each lead.
+        self._drawn: dict[str, list[np.ndarray]] = {name: [] for name in ATTRIBUTE_NAMES}
+        self._categories = {
+            a.name: np.asarray(list(getattr(attrs, a.mix)), dtype=object)
+            for a in LEAD_ATTRIBUTES
+            if a.kind == "category"
+        }
         self._i = 0
         self._next_id = 0
 
@@ -81,41 +90,68 @@ class LeadFactory:
         weights = np.asarray(list(mix.values()), dtype=float)
         return self._rng[name].choice(len(weights), _BLOCK, p=weights / weights.sum())
 
-    def _choice(self, name: str, mix: Mapping[str, float]) -> list[str]:
-        values = np.asarray(list(mix), dtype=object)
-        return values[self._index(name, mix)].tolist()
-
     def _flags(self, name: str, channel: np.ndarray) -> np.ndarray:
         p = self._p[name]
         threshold = p if isinstance(p, float) else p[channel]
         return self._rng[name].random(_BLOCK) < threshold
 
-    def _column(self, attr: LeadAttribute, channel: np.ndarray) -> list:
-        """One block of draws of *attr* (numbers rounded to 0.1; None where missing)."""
+    def _raw(self, attr: LeadAttribute, channel: np.ndarray) -> np.ndarray:
+        """One block of draws of *attr*: category codes, flags, or numbers rounded to 0.1
+        (NaN where missing)."""
         if attr.name == "channel":
-            return self._channels[channel].tolist()
+            return channel
         if attr.kind == "category":
-            return self._choice(attr.name, getattr(self._attrs, attr.mix))
+            return self._index(attr.name, getattr(self._attrs, attr.mix))
         if attr.kind == "flag":
-            return self._flags(attr.name, channel).tolist()
+            return self._flags(attr.name, channel)
         dist = getattr(self._attrs, attr.name)
-        values = np.round(dist.sample(self._rng[attr.name], _BLOCK), 1).tolist()
+        values = np.round(dist.sample(self._rng[attr.name], _BLOCK), 1)
         flag = MISSABLE_FIELDS.get(attr.name)
         if flag is None:
             return values
-        known = self._flags(flag, channel)
-        return [v if k else None for v, k in zip(values, known, strict=True)]
+        return np.where(self._flags(flag, channel), values, np.nan)
+
+    def _column(self, attr: LeadAttribute, raw: np.ndarray) -> list:
+        """The block *raw* of *attr* as the leads' values (None where missing)."""
+        if attr.kind == "category":
+            return self._categories[attr.name][raw].tolist()
+        values = raw.tolist()
+        if attr.name in MISSABLE_FIELDS:
+            return [None if v != v else v for v in values]  # NaN -> None
+        return values
 
     def _refill(self) -> None:
         """Draw the next block: per lead, its attributes in Lead's field order, then the
         qualification uniform."""
         channel = self._index("channel", self._attrs.channels)
-        columns = [self._column(attr, channel) for attr in LEAD_ATTRIBUTES]
+        columns = []
+        for attr in LEAD_ATTRIBUTES:
+            raw = self._raw(attr, channel)
+            self._drawn[attr.name].append(raw)
+            columns.append(self._column(attr, raw))
         columns.append(self._rng["qualify"].random(_BLOCK).tolist())
         self._block = list(zip(*columns, strict=True))
         if self._customer_rng is not None:
             self._customers = self._customer_rng.integers(self._pool, size=_BLOCK).tolist()
         self._i = 0
+
+    def drawn_columns(self, n: int) -> dict[str, object] | None:
+        """The attribute columns of the first *n* leads drawn, as the leads table holds
+        them (text, bool, float with NaN where missing), straight from the drawn blocks.
+
+        Valid only while the leads still hold their drawn values (no intake default was
+        applied); None when fewer than *n* leads were drawn.
+        """
+        if n > self._next_id or not self._drawn["channel"]:
+            return None
+        out: dict[str, object] = {}
+        for attr in LEAD_ATTRIBUTES:
+            raw = np.concatenate(self._drawn[attr.name])[:n]
+            if attr.kind == "category":
+                out[attr.name] = inferred_str_array_of_codes(self._categories[attr.name], raw)
+            else:
+                out[attr.name] = raw
+        return out
 
     def draw(self, now: float) -> Lead:
         """The next lead, arriving at *now*, with its drawn attributes; not yet graded."""

@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 
 from policies.policy import PolicyBase
-from sim.engine.columns import inferred_str_array, null_string_array, string_array
+from sim.engine.columns import (
+    inferred_str_array,
+    null_string_array,
+    string_array,
+    string_array_of_codes,
+)
 from sim.engine.entities import Lead, Rep
 from sim.engine.event_log import lead_events_frame
 from sim.events import EventLog
@@ -65,11 +70,16 @@ def _rep_ids(reps: Sequence[Rep]) -> np.ndarray:
     return np.asarray([*(r.rep_id for r in reps), None], dtype=object)  # -1 -> None
 
 
-def _leads_frame(leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario) -> pd.DataFrame:
+def _leads_frame(
+    leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario, drawn: dict | None = None
+) -> pd.DataFrame:
     ids = _rep_ids(reps)
+    drawn = drawn or {}
     n = len(leads)
 
     def column(name: str):
+        if name in drawn:  # as drawn (the lead factory's blocks): no lead is read
+            return drawn[name]
         values = list(map(attrgetter(name), leads))
         if name in _TEXT_COLUMNS:
             return inferred_str_array(values)
@@ -77,40 +87,43 @@ def _leads_frame(leads: Sequence[Lead], reps: Sequence[Rep], scenario: Scenario)
             return np.fromiter(values, bool, n)
         return values
 
-    frame = pd.DataFrame(
-        {
-            "lead_id": np.fromiter(map(attrgetter("lead_id"), leads), np.int64, n),
-            "arrived_t": np.fromiter(map(attrgetter("arrived"), leads), float, n),
-            **{name: column(name) for name in LEAD_COLUMNS[2:]},
-        }
-    )
-    frame["timeline_days"] = frame["timeline_days"].astype(float)
-    frame["score"] = frame["score"].astype(np.int64)
-    frame["customer_id"] = pd.array(frame["customer_id"].tolist(), dtype="Int64")
-    frame["arrived"] = SimClock(scenario.start).timestamps(frame["arrived_t"].to_numpy())
-
-    def rep_col(attr: str) -> pd.Series:
-        idx = np.fromiter(map(attrgetter(attr), leads), np.int64, len(leads))
-        return string_array(ids[idx])
+    def rep_col(attr: str) -> pd.api.extensions.ExtensionArray:
+        idx = np.fromiter(map(attrgetter(attr), leads), np.int64, n)
+        return string_array_of_codes(ids, idx)
 
     def num(attr: str, dtype=float) -> np.ndarray:
-        return np.fromiter(map(attrgetter(attr), leads), dtype, len(leads))
+        return np.fromiter(map(attrgetter(attr), leads), dtype, n)
 
-    frame["first_rep"] = rep_col("first_rep")
-    frame["rep"] = rep_col("rep")
-    frame["touch_rep"] = rep_col("touch_rep")
-    frame["first_assigned_t"] = num("first_assigned")
-    frame["assigned_t"] = num("assigned")
-    frame["first_touch_t"] = num("first_touch")
-    frame["first_touch_hours"] = frame["first_touch_t"] - frame["arrived_t"]
-    frame["first_touch_business_hours"] = num("first_touch_business")
-    frame["assignments"] = num("assignments", np.int64)
-    frame["reminders"] = num("reminders", np.int64)
-    frame["reclaims"] = num("reclaims", np.int64)
-    frame["qualify_probability"] = num("qualify_probability")
-    qualified = num("qualified", np.int64)
-    frame["qualified"] = pd.array(np.where(qualified < 0, None, qualified == 1), dtype="boolean")
-    return frame
+    # One constructor call over ready-made arrays (no column-by-column inserts), with
+    # the masked columns built from their data and mask directly.
+    data = {
+        "lead_id": num("lead_id", np.int64),
+        "arrived_t": num("arrived"),
+        **{name: column(name) for name in LEAD_COLUMNS[2:]},
+    }
+    data["timeline_days"] = np.array(data["timeline_days"], dtype=float)  # None -> NaN
+    data["score"] = np.array(data["score"], dtype=np.int64)
+    customers = data["customer_id"]
+    if any(c is not None for c in customers):
+        data["customer_id"] = pd.array(customers, dtype="Int64")
+    else:  # no customer pool: all NA
+        data["customer_id"] = pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
+    data["arrived"] = SimClock(scenario.start).timestamps(data["arrived_t"])
+    data["first_rep"] = rep_col("first_rep")
+    data["rep"] = rep_col("rep")
+    data["touch_rep"] = rep_col("touch_rep")
+    data["first_assigned_t"] = num("first_assigned")
+    data["assigned_t"] = num("assigned")
+    data["first_touch_t"] = num("first_touch")
+    data["first_touch_hours"] = data["first_touch_t"] - data["arrived_t"]
+    data["first_touch_business_hours"] = num("first_touch_business")
+    data["assignments"] = num("assignments", np.int64)
+    data["reminders"] = num("reminders", np.int64)
+    data["reclaims"] = num("reclaims", np.int64)
+    data["qualify_probability"] = num("qualify_probability")
+    qualified = num("qualified", np.int64)  # -1 not decided (NA), 0 no, 1 yes
+    data["qualified"] = pd.arrays.BooleanArray(qualified == 1, qualified < 0)
+    return pd.DataFrame(data)
 
 
 def _reps_frame(reps: Sequence[Rep], scenario: Scenario) -> pd.DataFrame:
@@ -150,6 +163,7 @@ def build_result(
     intake=None,
     market=None,
     pipeline=None,
+    drawn: dict | None = None,
 ) -> RunResult:
     """Assemble the tables of a finished run and its end-of-run warnings.
 
@@ -157,7 +171,9 @@ def build_result(
     columns are all NA); its warnings come first.  *market* is the run's
     :class:`sim.engine.marketplace.Market`, if the policy has one: claim reasons become a column.
     *pipeline* is the run's :class:`sim.process.pipeline.Pipeline` (None: no process model, the
-    opportunity tables are empty).
+    opportunity tables are empty).  *drawn* holds attribute columns of *leads* taken
+    from the lead factory's draws (:meth:`sim.engine.lead_factory.LeadFactory.drawn_columns`)
+    when the leads still hold their drawn values; the others are read from the leads.
     """
     warnings = intake.warnings(leads) if intake is not None else []
     pooled = dispatcher.pool_size()
@@ -171,13 +187,16 @@ def build_result(
     reasons = market.reasons if market is not None else {}
     if market is not None and len(market):
         warnings.append(f"{len(market)} lead(s) were still unclaimed in the marketplace at the end")
-    claim_reason = string_array([reasons.get(lead.lead_id) for lead in leads])
+    if reasons:
+        claim_reason = string_array([reasons.get(lead.lead_id) for lead in leads])
+    else:
+        claim_reason = null_string_array(len(leads))
     return RunResult(
         scenario=scenario,
         policy=policy,
         seed=tuple(seed),
         events=lead_events_frame(log, scenario.start, [r.rep_id for r in reps]),
-        leads=_leads_frame(leads, reps, scenario).assign(
+        leads=_leads_frame(leads, reps, scenario, drawn).assign(
             **_intake_columns(leads, intake), claim_reason=claim_reason
         ),
         reps=_reps_frame(reps, scenario),

@@ -1,14 +1,17 @@
 """One run: a scenario under a policy with a seed, simulated with SimPy.
 
-Processes are plain generator functions: one for arrivals, one per rep, and the SLA
-monitors owned by the dispatcher.  The environment owns the clock (hours since the
-scenario start); everything else is an entity the processes mutate and an event log
-they append to.
+The processes are event callbacks rather than generators: the arrivals, one per rep,
+and the SLA monitors owned by the dispatcher.  Each schedules the same SimPy events a
+generator would (its start is still a process start), and calls its next step directly
+when one fires, without a generator to resume per event.  The environment owns the
+clock (hours since the scenario start); everything else is an entity the processes
+mutate and an event log they append to.
 """
 
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 
@@ -54,38 +57,67 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
-def _arrivals(
-    env,
-    horizon: float,
-    times: Iterable[float],
-    factory: LeadFactory,
-    leads: list[Lead],
-    dispatcher,
-    log: EventLog,
-    gate: IntakeGate,
-):
+class _Arrivals:
     """Leads arrive at *times*, pass intake, are graded, then routed (or dropped, never
-    routed)."""
-    timeout, draw, grade, keep = env.timeout, factory.draw, factory.grade, leads.append
-    admit = gate.admit if gate.active else None
-    record, settle, route = log.record, log.settle, dispatcher.route
-    arrived, dropped_kind = Kind.lead_arrived, Kind.lead_dropped
-    for t in times:
-        if t >= horizon:
+    routed).
+
+    Event callbacks rather than a generator process: each arrival's timeout calls
+    :meth:`_arrive`, which handles the lead and schedules the next arrival.  The same
+    timeouts, created at the same moments, as the generator this replaced (its start is
+    still a process start), without a generator to resume per lead.
+    """
+
+    def __init__(
+        self,
+        env,
+        horizon: float,
+        times: Iterable[float],
+        factory: LeadFactory,
+        leads: list[Lead],
+        dispatcher,
+        log: EventLog,
+        gate: IntakeGate,
+    ) -> None:
+        self._env, self._horizon, self._times = env, horizon, iter(times)
+        self._timeout, self._draw, self._grade = env.timeout, factory.draw, factory.grade
+        self._keep = leads.append
+        self._admit = gate.admit if gate.active else None
+        self._record, self._settle, self._route = log.record, log.settle, dispatcher.route
+        self._arrive = self._arrive  # bound once: appended to a timeout per lead
+        env.process(self._start())
+
+    def _start(self):
+        """Schedule the first arrival (a process start, as the generator's was)."""
+        self._next()
+        return
+        yield  # a generator, for env.process
+
+    def _next(self) -> None:
+        """Schedule the next arrival, unless it falls at or after the horizon."""
+        for t in self._times:
+            if t < self._horizon:
+                self._timeout(t - self._env.now).callbacks.append(self._arrive)
             return
-        yield timeout(t - env.now)
-        t = env.now  # the clock's value, so a touch at this instant waits exactly 0
-        lead = draw(t)
-        keep(lead)
+
+    def _arrive(self, _event) -> None:
+        t = self._env.now  # the clock's value, so a touch at this instant waits exactly 0
+        lead = self._draw(t)
+        self._keep(lead)
         # Intake fills channel defaults before grading: the defaults earn their points.
+        admit = self._admit
         dropped = admit(lead) if admit is not None else None
-        grade(lead)
-        settle()
-        record((t, arrived, lead.lead_id, -1, lead.score))
+        self._grade(lead)
+        self._settle()
+        record = self._record
+        record((t, _ARRIVED, lead.lead_id, -1, lead.score))
         if dropped is not None:
-            record((t, dropped_kind, lead.lead_id, -1, dropped))
-            continue
-        route(lead)
+            record((t, _DROPPED, lead.lead_id, -1, dropped))
+        else:
+            self._route(lead)
+        self._next()
+
+
+_ARRIVED, _DROPPED = Kind.lead_arrived, Kind.lead_dropped
 
 
 def _qualification_odds(scenario: Scenario) -> Callable[[Lead], float]:
@@ -114,60 +146,114 @@ def _qualification_odds(scenario: Scenario) -> Callable[[Lead], float]:
     return with_multipliers
 
 
-def _rep_work(
-    env,
-    rep: Rep,
-    odds: Callable[[Lead], float],
-    dispatcher: Dispatcher,
-    log: EventLog,
-    pipeline: Pipeline | None = None,
-):
+class _RepWork:
     """A rep's day: work the queue during working time, idle otherwise; a lead that
-    qualifies opens an opportunity when the scenario has a process model."""
-    calendar, record, timeout = rep.calendar, log.record, env.timeout
-    is_working, worked_between = calendar.is_working, calendar.working_hours_between
-    next_lead, draw_touch, drain, index = rep.next_lead, rep.touch, dispatcher.drain, rep.index
-    release = dispatcher.release
-    started, completed = Kind.touch_started, Kind.touch_completed
-    qualified, disqualified = Kind.lead_qualified, Kind.lead_disqualified
-    always_open = isinstance(calendar, AlwaysOpen)  # skip calendar calls in the loop
-    hoards = rep.claim_ahead > 0 and dispatcher.market is not None
-    if rep.hire_t > env.now:
-        yield timeout(rep.hire_t - env.now)
-    while True:
-        now = env.now
-        if not always_open and not is_working(now):
-            yield timeout(calendar.next_working(now) - now)
-            drain()  # a shift starts: capacity appears
-            continue
-        if hoards:
-            dispatcher.market.top_up(rep)  # a hoarder restocks before its next lead
-        lead = next_lead()
-        if lead is None:
-            market = dispatcher.market
+    qualifies opens an opportunity when the scenario has a process model.
+
+    Event callbacks rather than a generator process (like the SLA monitors): the same
+    events at the same moments as the generator this replaced (its start is still a
+    process start), each calling the next step of the rep's loop directly.
+    """
+
+    def __init__(
+        self,
+        env,
+        rep: Rep,
+        odds: Callable[[Lead], float],
+        dispatcher: Dispatcher,
+        log: EventLog,
+        pipeline: Pipeline | None = None,
+    ) -> None:
+        calendar = rep.calendar
+        self._env, self._rep, self._odds, self._pipeline = env, rep, odds, pipeline
+        self._dispatcher, self._record, self._timeout = dispatcher, log.record, env.timeout
+        self._worked_between = calendar.working_hours_between
+        self._working_interval = calendar.working_interval
+        self._next_lead, self._draw_touch = rep.next_lead, rep.touch
+        self._drain, self._release = dispatcher.drain, dispatcher.release
+        self._always_open = isinstance(calendar, AlwaysOpen)  # skip calendar calls
+        self._hoards = rep.claim_ahead > 0 and dispatcher.market is not None
+        # The shift [shift_from, shift_to) that contains the clock or comes next: the
+        # clock never goes back, so it stays the answer until shift_to, without asking
+        # the calendar.
+        if self._always_open:
+            self._shift_from, self._shift_to = 0.0, math.inf
+        else:
+            self._shift_from, self._shift_to = math.inf, -math.inf
+        self._lead: Lead | None = None  # the lead in hand during a touch
+        self._touch = 0.0  # that touch's duration
+        # Bound once: each is appended to an event per lead or per shift.
+        self._resume, self._after_touch = self._resume, self._after_touch
+        self._shift_starts = self._shift_starts
+        env.process(self._start())
+
+    def _start(self):
+        """Sleep until the hire date, or look at the queue (a process start, as the
+        generator's was)."""
+        env, rep = self._env, self._rep
+        if rep.hire_t > env.now:
+            self._timeout(rep.hire_t - env.now).callbacks.append(self._resume)
+        else:
+            self._resume()
+        return
+        yield  # a generator, for env.process
+
+    def _shift_starts(self, _event) -> None:
+        self._drain()  # a shift starts: capacity appears
+        self._resume()
+
+    def _resume(self, _event=None) -> None:
+        """Take the next lead and start touching it; else wait for a shift or a lead."""
+        env, rep = self._env, self._rep
+        while True:
+            now = env.now
+            if now >= self._shift_to:
+                self._shift_from, self._shift_to = self._working_interval(now)
+            if now < self._shift_from:  # off shift: sleep until it starts
+                self._timeout(self._shift_from - now).callbacks.append(self._shift_starts)
+                return
+            if self._hoards:
+                self._dispatcher.market.top_up(rep)  # a hoarder restocks before its next lead
+            lead = self._next_lead()
+            if lead is not None:
+                break
+            market = self._dispatcher.market
             if market is not None and market.claim(rep):
                 continue  # claimed from the marketplace: now in the queue
-            rep.wake = env.event()
-            yield rep.wake
-            continue
-        lead_id, arrived = lead.lead_id, lead.arrived
+            rep.wake = wake = env.event()
+            wake.callbacks.append(self._resume)
+            return
+        arrived, index = lead.arrived, rep.index
         lead.first_touch, lead.touch_rep = now, index
-        lead.first_touch_business = now - arrived if always_open else worked_between(arrived, now)
-        record((now, started, lead_id, index, now - arrived))
+        if self._always_open:
+            lead.first_touch_business = now - arrived
+        else:
+            lead.first_touch_business = self._worked_between(arrived, now)
+        self._record((now, _STARTED, lead.lead_id, index, now - arrived))
         # A touch that starts in working time runs to completion (it may overrun the shift).
-        duration = draw_touch()
-        yield timeout(duration)
+        duration = self._draw_touch()
+        self._lead, self._touch = lead, duration
+        self._timeout(duration).callbacks.append(self._after_touch)
+
+    def _after_touch(self, _event) -> None:
+        rep, lead, duration = self._rep, self._lead, self._touch
+        self._lead = None
         rep.busy_hours += duration
         rep.touches += 1
-        end = env.now
-        record((end, completed, lead_id, index, duration))
-        p = lead.qualify_probability = odds(lead)
+        end, lead_id, index, record = self._env.now, lead.lead_id, rep.index, self._record
+        record((end, _COMPLETED, lead_id, index, duration))
+        p = lead.qualify_probability = self._odds(lead)
         lead.qualified = won = int(lead.u_qualify < p)
-        record((end, qualified if won else disqualified, lead_id, index, p))
-        if won and pipeline is not None:
-            pipeline.open(lead, rep)
-        release(rep)
-        drain()
+        record((end, _QUALIFIED if won else _DISQUALIFIED, lead_id, index, p))
+        if won and self._pipeline is not None:
+            self._pipeline.open(lead, rep)
+        self._release(rep)
+        self._drain()
+        self._resume()
+
+
+_STARTED, _COMPLETED = Kind.touch_started, Kind.touch_completed
+_QUALIFIED, _DISQUALIFIED = Kind.lead_qualified, Kind.lead_disqualified
 
 
 def run(
@@ -208,15 +294,29 @@ def run(
         times, factory = source.times(), source.lead_factory(factory)
     leads: list[Lead] = []
     horizon = scenario.horizon_hours
-    env.process(_arrivals(env, horizon, times, factory, leads, dispatcher, log, gate))
+    _Arrivals(env, horizon, times, factory, leads, dispatcher, log, gate)
     odds = _qualification_odds(scenario)
     pipeline = Pipeline.for_run(env, scenario, policy, streams)  # None without `process:`
     if pipeline is not None and allocation.learns_cycles:
         pipeline.on_won = allocation.note_won_deal  # capability match from won deals
     for rep in reps:
-        env.process(_rep_work(env, rep, odds, dispatcher, log, pipeline))
+        _RepWork(env, rep, odds, dispatcher, log, pipeline)
     with _cyclic_gc_paused():  # the result tables only add objects too
         env.run(until=scenario.horizon_hours)
+        # The attribute columns as drawn, unless replay or intake changed some leads'.
+        drawn = None
+        if type(factory) is LeadFactory and not gate.defaulted:
+            drawn = factory.drawn_columns(len(leads))
         return build_result(
-            scenario, policy, streams.seed, log, leads, reps, dispatcher, gate, market, pipeline
+            scenario,
+            policy,
+            streams.seed,
+            log,
+            leads,
+            reps,
+            dispatcher,
+            gate,
+            market,
+            pipeline,
+            drawn,
         )

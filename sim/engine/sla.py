@@ -2,10 +2,11 @@
 
 SimPy cannot cancel a timeout, so one timeout per waiting lead and step would fill the
 heap with stale events.  Instead every (ladder step, calendar) pair gets one monitor
-process over a FIFO deque of deadlines.  For a fixed step and calendar the deadline is
-a non-decreasing function of the assignment time (``add_working_hours`` is monotone),
-so deadlines are appended in the order they fall due: the head of the deque is always
-the earliest, and each monitor has at most one pending timeout.  Entries whose lead has
+(an event callback, not a generator) over a FIFO deque of deadlines.  For a fixed step
+and calendar the deadline is a non-decreasing function of the assignment time
+(``add_working_hours`` is monotone), so deadlines are appended in the order they fall
+due: the head of the deque is always the earliest, and each monitor has at most one
+pending timeout.  Entries whose lead has
 since been touched or reassigned are simply discarded when they come due.
 
 The business clock counts the team calendar (``clock_calendar: team``, the default): the
@@ -33,14 +34,21 @@ __all__ = ["DeadlineMonitor", "SlaBreaker"]
 
 
 class DeadlineMonitor:
-    """Calls ``on_due(lead, assignment, rep_index)`` when each FIFO deadline passes."""
+    """Calls ``on_due(lead, assignment, rep_index)`` when each FIFO deadline passes.
+
+    Not a SimPy process but a callback on the one event it waits for (a timeout until
+    the head deadline, or a wake-up when the queue is empty): the same events at the same
+    moments as the generator it replaced (its start is still a process start, which
+    ends at once), without a generator to resume for each.
+    """
 
     def __init__(self, env: simpy.Environment, on_due: Callable[[Lead, int, int], None]):
         self._env = env
         self._on_due = on_due
         self._queue: deque[tuple[float, Lead, int, int]] = deque()
         self._wake: simpy.Event | None = None
-        env.process(self._run())
+        self._check = self._check  # bound once: appended to an event per wait
+        env.process(self._start())
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -56,19 +64,26 @@ class DeadlineMonitor:
             self._wake.succeed()
             self._wake = None
 
-    def _run(self):
+    def _start(self):
+        """The first look at the queue, at creation time once the caller has added to it
+        (a process start: the same urgent event as the monitor's scheduling always had)."""
+        self._check()
+        return
+        yield  # a generator, for env.process
+
+    def _check(self, _event: simpy.Event | None = None) -> None:
+        """Act on every due deadline, then wait for the next one (or for an add)."""
         env, queue = self._env, self._queue
-        while True:
-            if not queue:
-                self._wake = env.event()
-                yield self._wake
-                continue
-            deadline = queue[0][0]
-            if deadline > env.now:
-                yield env.timeout(deadline - env.now)
-                continue
-            _, lead, assignment, rep_index = queue.popleft()
+        now = env.now
+        while queue:
+            deadline, lead, assignment, rep_index = queue[0]
+            if deadline > now:
+                env.timeout(deadline - now).callbacks.append(self._check)
+                return
+            queue.popleft()
             self._on_due(lead, assignment, rep_index)
+        self._wake = env.event()
+        self._wake.callbacks.append(self._check)
 
 
 class SlaBreaker:
@@ -87,6 +102,8 @@ class SlaBreaker:
         self._team_clock = ladder.clock_calendar == "team"
         self._actions = {"remind": remind, "reclaim": reclaim}
         self._monitors: dict[tuple[int, str], DeadlineMonitor] = {}
+        # Per monitor key: (hours after assignment, the monitor's add) of every step.
+        self._adders: dict[str, list[tuple[float, Callable[[float, Lead, int, int], None]]]] = {}
 
     def watch_leave(self, reps: Iterable[Rep], on_leave: Callable[[Rep], None]) -> None:
         """Call ``on_leave(rep)`` at each ``rep.leave_starts`` (if the ladder's
@@ -120,12 +137,25 @@ class SlaBreaker:
             calendar, key = rep.team_calendar, rep.team_calendar_key
         else:
             calendar, key = rep.calendar, rep.calendar_key
-        for i, step in enumerate(self._ladder.steps):
-            if self._business:
-                deadline = calendar.add_working_hours(now, step.after_hours)
-            else:
-                deadline = now + step.after_hours
-            self._monitor(i, key).add(deadline, lead, lead.assignment, rep.index)
+        adders = self._adders.get(key)
+        if adders is None:
+            adders = self._adders[key] = self._steps_of(key)
+        assignment, index = lead.assignment, rep.index
+        if self._business:
+            add_hours = calendar.add_working_hours
+            for hours, add in adders:
+                add(add_hours(now, hours), lead, assignment, index)
+        else:
+            for hours, add in adders:
+                add(now + hours, lead, assignment, index)
+
+    def _steps_of(self, key: str) -> list[tuple[float, Callable[[float, Lead, int, int], None]]]:
+        """(hours, monitor's add) of every step for deadlines on calendar *key*, in ladder
+        order; the monitors are created (and start) in that order."""
+        return [
+            (step.after_hours, self._monitor(i, key).add)
+            for i, step in enumerate(self._ladder.steps)
+        ]
 
     def _due(self, step: SlaStep, lead: Lead, assignment: int, rep_index: int) -> None:
         still = lead.rep == rep_index and lead.assignment == assignment

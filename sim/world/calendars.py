@@ -5,8 +5,10 @@ conversions by :class:`~sim.world.clock.SimClock`).
 :class:`AlwaysOpen` is open 24/7; :class:`ShiftCalendar` has one shift per working day, with
 weekends, holidays and adjusted working days (see :func:`public_holidays`). Working
 intervals are half-open, ``[shift_start, shift_end)``. ShiftCalendar keeps them in sorted
-numpy arrays searched by bisection, grown on demand: answers are exact for every ``t >= 0``
-(up to ~100 years after the start), never silently truncated.
+arrays, grown on demand: answers are exact for every ``t >= 0`` (up to ~100 years after
+the start), never silently truncated. Queries bisect plain lists of the same floats
+(the engine asks several per lead; ``bisect`` on a list costs a fraction of a numpy
+scalar search).
 
 :class:`WorkingDays` answers the same working-day rule by date (statement dates such as
 the 5th working day of a month); :func:`working_dates` builds the holiday and adjusted
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
@@ -87,6 +90,17 @@ class WorkCalendar(ABC):
     def working_hours_between(self, t0: float, t1: float) -> float:
         """Working time in ``[t0, t1)``; 0 if ``t1 <= t0``."""
 
+    def working_interval(self, t: float) -> tuple[float, float]:
+        """``(start, end)`` of the working interval containing ``t``, else of the next one
+        (ConfigError if there is none).
+
+        One query answers :meth:`is_working` (``start <= t``), :meth:`next_working`
+        (``max(t, start)``) and :meth:`shift_end` for every time up to ``end``: the same
+        interval is the answer for all of ``[t, end)``.
+        """
+        start = self.next_working(t)
+        return start, self.shift_end(start)
+
     def datetime_at(self, t: float) -> datetime:
         """Wall-clock time of clock value ``t`` (``start + t hours``, to the microsecond)."""
         return self.clock.datetime_at(t)
@@ -125,6 +139,11 @@ class AlwaysOpen(WorkCalendar):
     def working_hours_between(self, t0: float, t1: float) -> float:
         """``max(0, t1 - t0)``."""
         return max(0.0, _check(t1) - _check(t0))
+
+    def working_interval(self, t: float) -> tuple[float, float]:
+        """``(0, inf)``: one interval holds all time."""
+        _check(t)
+        return 0.0, math.inf
 
 
 def _check_weekday(day: object) -> int:
@@ -196,6 +215,10 @@ class ShiftCalendar(WorkCalendar):
         table = np.array(spans, dtype=float).reshape(-1, 2)
         self._starts, self._ends = table[:, 0].copy(), table[:, 1].copy()
         self._cum = np.concatenate(([0.0], np.cumsum(self._ends - self._starts)))
+        # The same values as Python floats, for the per-query bisection (hot path).
+        self._start_list: list[float] = self._starts.tolist()
+        self._end_list: list[float] = self._ends.tolist()
+        self._cum_list: list[float] = self._cum.tolist()
         self._last_end = float(self._ends[-1]) if spans else -math.inf  # cached for speed
         self._days = days
         self._day_flags = flags
@@ -222,19 +245,21 @@ class ShiftCalendar(WorkCalendar):
                     raise ConfigError(f"calendar has no working time after {self.datetime_at(t)}")
                 break
             self._extend()
-        return int(self._ends.searchsorted(t, "right"))
+        return bisect_right(self._end_list, t)
 
     def _worked(self, t: float) -> float:
         """Working hours in ``[0, t)``; monotone non-decreasing in ``t`` (also in floats)."""
         i = self._index(t)
-        if i < self._starts.size and self._starts[i] < t:
-            return float(self._cum[i] + (t - self._starts[i]))
-        return float(self._cum[i])
+        starts = self._start_list
+        if i < len(starts) and starts[i] < t:
+            return float(self._cum_list[i] + (t - starts[i]))
+        return self._cum_list[i]
 
     def is_working(self, t: float) -> bool:
         """Whether ``t`` lies inside a shift ``[shift_start, shift_end)``."""
         i = self._index(t)
-        return bool(i < self._starts.size and self._starts[i] <= t)
+        starts = self._start_list
+        return i < len(starts) and starts[i] <= t
 
     def is_working_day(self, t: float) -> bool:
         """Whether the calendar date of ``t`` is a working day."""
@@ -246,14 +271,20 @@ class ShiftCalendar(WorkCalendar):
     def next_working(self, t: float) -> float:
         """``t`` if working, else the next shift start; ConfigError if there is none."""
         i = self._index(t, strict=True)
-        return max(t, float(self._starts[i]))
+        return max(t, self._start_list[i])
+
+    def working_interval(self, t: float) -> tuple[float, float]:
+        """``(start, end)`` of the shift containing ``t``, else of the next shift
+        (ConfigError if there is none)."""
+        i = self._index(t, strict=True)
+        return self._start_list[i], self._end_list[i]
 
     def shift_end(self, t: float) -> float:
         """End of the shift containing ``t``; ValueError if ``t`` is not working."""
         i = self._index(t)
-        if not (i < self._starts.size and self._starts[i] <= t):
+        if not (i < len(self._start_list) and self._start_list[i] <= t):
             raise ValueError(f"t={t!r} ({self.datetime_at(t)}) is not working time")
-        return float(self._ends[i])
+        return self._end_list[i]
 
     def add_working_hours(self, t: float, hours: float) -> float:
         """Earliest ``t' >= t`` with ``hours`` of working time in ``[t, t')``.
@@ -265,12 +296,13 @@ class ShiftCalendar(WorkCalendar):
         if _check(hours, "hours") == 0.0:
             return self.next_working(t)
         target = self._worked(t) + hours
-        while self._cum[-1] < target:
+        while self._cum_list[-1] < target:
             if self._final:
                 raise ConfigError(f"calendar has no working time after {self.datetime_at(t)}")
             self._extend()
-        j = int(self._cum[1:].searchsorted(target, "left"))  # first end >= target
-        return max(t, float(self._starts[j] + (target - self._cum[j])))
+        cum = self._cum_list
+        j = bisect_left(cum, target, 1) - 1  # first interval whose end is >= target
+        return max(t, float(self._start_list[j] + (target - cum[j])))
 
     def working_hours_between(self, t0: float, t1: float) -> float:
         """Working time in ``[t0, t1)``; 0 if ``t1 <= t0``."""

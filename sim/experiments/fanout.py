@@ -27,6 +27,9 @@ from sim.errors import ConfigError
 
 __all__ = ["DaskEvaluator", "Evaluator", "SequentialEvaluator", "describe_error", "make_evaluator"]
 
+CLOSE_TIMEOUT_S = 30
+"""Longest wait, in seconds, for a Dask client and its local cluster to close."""
+
 OnDone = Callable[[Any, Any], None]
 OnFailed = Callable[[Any, str], None]
 
@@ -151,10 +154,14 @@ class DaskEvaluator:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # Closing is bounded: a local cluster waits without limit for workers that are
+        # still inside a run (after Ctrl-C, on a loaded machine), so a user's interrupt
+        # could hang.  Past the bound the close gives up; the worker processes are this
+        # process's children and end with it.
         for closable in (self.client, self._cluster):
             if closable is not None:
                 with contextlib.suppress(Exception):  # best effort after an interrupt
-                    closable.close()
+                    closable.close(timeout=CLOSE_TIMEOUT_S)
         self.client = self._cluster = None
 
     def threads(self) -> int:

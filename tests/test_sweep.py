@@ -318,6 +318,9 @@ import sys
 import sim.experiments.sweep as sweep
 from sim.cli.main import main
 
+# A shell starts background jobs with SIGINT ignored, and Python then keeps it ignored:
+# restore Ctrl-C's usual meaning, whatever this test run inherited.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 write = sweep.write_frame
 points = []
 

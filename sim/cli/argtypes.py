@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["non_negative_float", "non_negative_int", "positive_int"]
+__all__ = ["add_evaluator_options", "non_negative_float", "non_negative_int", "positive_int"]
 
 
 def _whole_number(text: str, minimum: int) -> int:
@@ -37,3 +37,15 @@ def non_negative_float(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
+
+
+def add_evaluator_options(parser) -> None:
+    """``--workers``, ``--scheduler`` and ``--no-progress``: where a sweep's or a search's
+    runs go (:func:`sim.experiments.fanout.make_evaluator`) and whether a bar shows."""
+    parser.add_argument(
+        "--workers",
+        type=non_negative_int,
+        help="local Dask worker processes (default: the machine's cores; 0: in this process)",
+    )
+    parser.add_argument("--scheduler", help="address of an existing Dask scheduler")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -13,7 +13,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.cli.argtypes import non_negative_float, non_negative_int, positive_int
+from sim.cli.argtypes import (
+    add_evaluator_options,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+)
 from sim.errors import ConfigError
 
 if TYPE_CHECKING:  # pandas is imported by the handlers that need it, not at start-up
@@ -90,13 +95,7 @@ def add_commands(sub) -> dict:
     )
     _add_sets(swp)
     swp.add_argument("--out", help="output folder (default runs/sweeps/<name>)")
-    swp.add_argument(
-        "--workers",
-        type=non_negative_int,
-        help="local Dask worker processes (default: the machine's cores; 0: in this process)",
-    )
-    swp.add_argument("--scheduler", help="address of an existing Dask scheduler")
-    swp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_evaluator_options(swp)
     return {"compare": _cmd_compare, "sweep": _cmd_sweep}
 
 

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli.argtypes import non_negative_int, positive_int
+from sim.cli.argtypes import add_evaluator_options, non_negative_int, positive_int
 
 __all__ = ["add_commands"]
 
@@ -92,13 +92,7 @@ def add_commands(sub) -> dict:
         help="fixed override of a scenario or policy field (as for sweep)",
     )
     opt.add_argument("--out", help="output folder (default runs/optimize/<scenario>__<hash>)")
-    opt.add_argument(
-        "--workers",
-        type=non_negative_int,
-        help="local Dask worker processes (default: the machine's cores; 0: in this process)",
-    )
-    opt.add_argument("--scheduler", help="address of an existing Dask scheduler")
-    opt.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_evaluator_options(opt)
     return {"optimize": _cmd_optimize}
 
 

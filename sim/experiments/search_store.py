@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import ConfigError
+from sim.experiments.store import keyed_file
 from sim.io.atomic import atomic_write_text, write_frame
 from sim.io.output import confined
 from sim.io.safe_text import write_csv
@@ -53,9 +54,7 @@ EVALUATIONS = "evaluations"
 
 def evaluation_path(out: Path, key: str) -> Path:
     """``OUT/evaluations/<key>.parquet`` (the folder is created)."""
-    folder = confined(out, EVALUATIONS)
-    folder.mkdir(parents=True, exist_ok=True)
-    return confined(folder, f"{key}.parquet")
+    return keyed_file(out, EVALUATIONS, key)
 
 
 def read_evaluation(out: Path, key: str) -> pd.DataFrame | None:

@@ -40,6 +40,7 @@ __all__ = [
     "combined_table",
     "design_hash",
     "finished_keys",
+    "keyed_file",
     "point_path",
     "read_manifest",
     "write_failures",
@@ -52,11 +53,17 @@ FAILURES = "failures.json"
 POINTS = "points"
 
 
+def keyed_file(out: Path, folder: str, key: str) -> Path:
+    """``OUT/<folder>/<key>.parquet``, confined to *out* (the folder is created): where a
+    store keeps the result of one configuration, named by its key."""
+    inner = confined(out, folder)
+    inner.mkdir(parents=True, exist_ok=True)
+    return confined(inner, f"{key}.parquet")
+
+
 def point_path(out: Path, key: str) -> Path:
     """``OUT/points/<key>.parquet`` (the folder is created)."""
-    folder = confined(out, POINTS)
-    folder.mkdir(parents=True, exist_ok=True)
-    return confined(folder, f"{key}.parquet")
+    return keyed_file(out, POINTS, key)
 
 
 def finished_keys(out: Path, keys: Sequence[str]) -> set[str]:

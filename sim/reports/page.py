@@ -355,9 +355,11 @@ def embed_cjk_font(page_html: str) -> str:
     """*page_html* with the CJK font embedded when the page shows any CJK character.
 
     The font is cut down to the characters the page uses and put in a ``<style>`` before
-    ``</head>`` (a data URI: nothing is loaded from the network), and listed after the
-    Latin fonts, so a reader's machine without a CJK font still shows Chinese names and
-    text instead of empty boxes.  Pages without CJK text are returned unchanged.
+    ``</head>`` (a data URI: nothing is loaded from the network), and listed first: the
+    subset holds only the page's CJK characters, so every other character falls back to
+    the system fonts, while CJK text never reaches a system font that claims a character
+    it draws as an empty box (seen on a fresh machine in headings and KPI cards).  Pages
+    without CJK text are returned unchanged.
     """
     from sim.io.fonts import CJK_FAMILY, font_face_css
 
@@ -366,7 +368,7 @@ def embed_cjk_font(page_html: str) -> str:
         return page_html
     family = (
         "body, .jp-RenderedHTMLCommon, .report-footer, table, h1, h2, h3, p, li {font-family:"
-        f' system-ui, -apple-system, "Segoe UI", Roboto, Arial, "{CJK_FAMILY}", sans-serif;}}'
+        f' "{CJK_FAMILY}", system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;}}'
     )
     style = f"<style>{font_face_css(chars)}\n{family}</style>"
     return page_html.replace("</head>", style + "</head>", 1)
